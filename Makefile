@@ -1,0 +1,51 @@
+# Every target here is a command the README shows. The virtualenv is the one Pulumi uses too
+# (Pulumi.yaml: runtime.options.virtualenv), so `make` and `pulumi` run the same packages.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STACK ?= dev
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint fmt up preview review bench clean
+
+# (Re)install only when a requirements file changed since the last install.
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Offline test suite: sets up its own virtualenv from nothing.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## ruff (lint + format check) and mypy (with the pydantic plugin).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## Deploy one environment: `make up STACK=dev` (needs the Pulumi CLI and AWS credentials).
+up: $(STAMP)
+	STACK=$(STACK) VENV=$(VENV) scripts/deploy.sh up
+
+## Preview one environment with the policy pack of that environment.
+preview: $(STAMP)
+	STACK=$(STACK) VENV=$(VENV) scripts/deploy.sh preview
+
+## Offline review: no AWS credentials, no Pulumi CLI.
+review: $(STAMP)
+	$(BIN)/python -m arc_eks.review --stack $(STACK)
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_review.py
+
+clean:
+	rm -rf $(VENV) build

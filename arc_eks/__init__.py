@@ -1,0 +1,1 @@
+"""arc-eks: GitHub Actions self-hosted runners (actions-runner-controller) on Amazon EKS."""

@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources, one public component per module."""

@@ -1,0 +1,1 @@
+"""Typed configuration: the stack config (platform team) and the team files (product teams)."""

@@ -1,0 +1,297 @@
+"""The stack config a platform team writes in stacks/Pulumi.<env>.yaml (namespace `arc-eks:`).
+
+Every field here is documented; the descriptions are also the JSON Schema (`StackConfig.model_json_schema()`).
+Secrets never pass through these models: they stay Pulumi secrets (see `arc_eks.config.loader`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from arc_eks.capacity import NODE_CAPACITY
+from arc_eks.config.base import ConfigModel
+from arc_eks.versions import KUBERNETES_VERSION
+
+VpcId = Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="An existing VPC id.")]
+SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]{8,17}$", description="A subnet id.")]
+IamRoleArn = Annotated[
+    str,
+    Field(
+        pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$",
+        description="An IAM role ARN.",
+    ),
+]
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$", description="A 12-digit AWS account id.")]
+# S3 bucket naming rules: 3-63 chars, lowercase letters, digits, dots and hyphens.
+BucketName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="An S3 bucket name (3-63 lowercase letters, digits, dots, hyphens).",
+    ),
+]
+TeamName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$",
+        description="A team name: lowercase DNS label, 3-32 chars (it becomes a namespace).",
+    ),
+]
+
+
+class ExistingVpc(ConfigModel):
+    """Bring your own VPC instead of creating one."""
+
+    vpc_id: VpcId
+    private_subnet_ids: list[SubnetId] = Field(
+        min_length=2,
+        description="Private subnets (in 2+ AZs) for the nodes and the control plane ENIs. They "
+        "need a route to the internet (NAT) for GitHub and the image registries.",
+    )
+    public_subnet_ids: list[SubnetId] = Field(
+        default_factory=list,
+        description="Public subnets for internet-facing load balancers (the webhook server), if any.",
+    )
+
+
+class NetworkConfig(ConfigModel):
+    """Where the cluster lives: a new VPC (default) or an existing one."""
+
+    vpc_cidr: str = Field(
+        default="10.0.0.0/16",
+        description="CIDR of the new VPC (/16 to /22). Ignored with existingVpc.",
+    )
+    availability_zone_count: Literal[2, 3] = Field(
+        default=2, description="How many AZs the new VPC spans (2 or 3)."
+    )
+    nat_gateways: Literal["single", "perAz"] = Field(
+        default="single",
+        description="One shared NAT gateway (cheaper) or one per AZ (survives an AZ outage).",
+    )
+    existing_vpc: ExistingVpc | None = Field(
+        default=None, description="Use this VPC instead of creating one."
+    )
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr_size(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"an IPv4 network such as 10.0.0.0/16 ({exc})") from None
+        if not 16 <= net.prefixlen <= 22:
+            raise ValueError("a prefix between /16 and /22 (room for 2x3 subnets and 35 pods/node)")
+        return value
+
+    @model_validator(mode="after")
+    def _new_or_existing(self) -> NetworkConfig:
+        if self.existing_vpc is not None:
+            clash = {"vpc_cidr", "availability_zone_count", "nat_gateways"} & self.model_fields_set
+            if clash:
+                raise ValueError(
+                    "either existingVpc or the new-VPC settings (vpcCidr, availabilityZoneCount, "
+                    "natGateways), not both"
+                )
+        return self
+
+
+class ClusterConfig(ConfigModel):
+    """The EKS control plane."""
+
+    kubernetes_version: str = Field(
+        default=KUBERNETES_VERSION,
+        description="Kubernetes minor version. Pinned in arc_eks/versions.py together with the "
+        "cluster-autoscaler image, whose minor must match it.",
+    )
+    endpoint_public_access: bool = Field(
+        default=True,
+        description="Whether the API server is reachable from the internet (from publicAccessCidrs "
+        "only). The private endpoint is always on.",
+    )
+    public_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="IPv4 CIDRs allowed to reach the public endpoint. Required when "
+        "endpointPublicAccess is true; 0.0.0.0/0 is refused.",
+    )
+    admin_role_arns: list[IamRoleArn] = Field(
+        default_factory=list,
+        description="IAM roles given cluster-admin through EKS access entries.",
+    )
+    protect: bool = Field(
+        default=False,
+        description="Pulumi `protect` on the cluster and its KMS key (a destroy must unprotect first).",
+    )
+    kms_key_deletion_window_days: int = Field(
+        default=30, ge=7, le=30, description="Waiting period before the secrets KMS key is deleted."
+    )
+
+    @field_validator("kubernetes_version")
+    @classmethod
+    def _pinned_version(cls, value: str) -> str:
+        if value != KUBERNETES_VERSION:
+            raise ValueError(
+                f"{KUBERNETES_VERSION!r}, the version pinned in arc_eks/versions.py (the "
+                "cluster-autoscaler image is pinned to the same minor; bump both there)"
+            )
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                net = ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"IPv4 CIDRs such as 203.0.113.0/24 ({exc})") from None
+            if net.prefixlen == 0:
+                raise ValueError(
+                    "a narrow allowlist; 0.0.0.0/0 opens the API server to the internet"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _public_endpoint(self) -> ClusterConfig:
+        if self.endpoint_public_access and not self.public_access_cidrs:
+            raise ValueError(
+                "publicAccessCidrs to list the networks allowed to reach the public endpoint, "
+                "or endpointPublicAccess: false"
+            )
+        if not self.endpoint_public_access and self.public_access_cidrs:
+            raise ValueError("no publicAccessCidrs when endpointPublicAccess is false")
+        return self
+
+
+class NodeGroupConfig(ConfigModel):
+    """The managed node group the runners (and the add-ons) run on."""
+
+    instance_type: str = Field(
+        default="t3a.large",
+        description="EC2 instance type; one of arc_eks.capacity.NODE_CAPACITY (t3a.large).",
+    )
+    min_size: int = Field(default=2, ge=1, le=100, description="Fewest nodes.")
+    desired_size: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Nodes at creation; cluster-autoscaler owns it afterwards (changes ignored).",
+    )
+    max_size: int = Field(default=6, ge=1, le=100, description="Most nodes.")
+    root_volume_gib: int = Field(
+        default=50, ge=20, le=1000, description="Encrypted gp3 root volume size (images, work dirs)."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Extra Kubernetes labels on every node."
+    )
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in NODE_CAPACITY:
+            raise ValueError(f"one of {sorted(NODE_CAPACITY)} (capacity known to the package)")
+        return value
+
+    @model_validator(mode="after")
+    def _bounds(self) -> NodeGroupConfig:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"minSize <= desiredSize <= maxSize (got {self.min_size}, {self.desired_size}, "
+                f"{self.max_size})"
+            )
+        return self
+
+
+class GitHubConfig(ConfigModel):
+    """How the controller authenticates to GitHub. The credential itself is a Pulumi secret:
+    `arc-eks:githubToken` (auth: pat) or `arc-eks:githubAppPrivateKey` (auth: app)."""
+
+    auth: Literal["pat", "app"] = Field(
+        default="pat", description="Personal access token or GitHub App."
+    )
+    app_id: str | None = Field(
+        default=None, pattern=r"^\d+$", description="GitHub App id (auth: app)."
+    )
+    installation_id: str | None = Field(
+        default=None, pattern=r"^\d+$", description="GitHub App installation id (auth: app)."
+    )
+    enterprise_url: str | None = Field(
+        default=None,
+        pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$",
+        description="GitHub Enterprise Server base URL, e.g. https://github.example.com.",
+    )
+
+    @model_validator(mode="after")
+    def _app_fields(self) -> GitHubConfig:
+        has_app = self.app_id is not None or self.installation_id is not None
+        if self.auth == "app" and (self.app_id is None or self.installation_id is None):
+            raise ValueError("appId and installationId with auth: app")
+        if self.auth == "pat" and has_app:
+            raise ValueError("no appId/installationId with auth: pat (set auth: app)")
+        return self
+
+
+class ControllerConfig(ConfigModel):
+    """The actions-runner-controller deployment."""
+
+    replicas: int = Field(default=2, ge=1, le=5, description="Controller replicas (2+ is HA).")
+    sync_period: str = Field(
+        default="1m",
+        pattern=r"^\d+(s|m|h)$",
+        description="How often the controller reconciles runners and polls GitHub (API rate!).",
+    )
+    metrics: bool = Field(default=True, description="Expose Prometheus metrics on the controller.")
+    webhook_server: bool = Field(
+        default=False,
+        description="Run ARC's GitHub webhook server for webhook-driven scale-up; its secret is "
+        "`arc-eks:githubWebhookSecret` (a Pulumi secret).",
+    )
+
+
+class BucketAllowance(ConfigModel):
+    """A bucket a team may be granted, as the platform team allows it."""
+
+    bucket: BucketName
+    account_id: AccountId | None = Field(
+        default=None,
+        description="Owner account when the bucket lives in another account; the stack then "
+        "exports the bucket-policy statement its owner must add.",
+    )
+
+
+class TeamAllowance(ConfigModel):
+    """What the platform allows one team's pools to reach."""
+
+    s3_buckets: list[BucketAllowance] = Field(
+        default_factory=list, description="Buckets this team's pools may be granted."
+    )
+    max_runners_per_pool: int = Field(
+        default=20, ge=1, le=500, description="Ceiling on a pool's autoscaling max in this stack."
+    )
+
+
+class StackConfig(ConfigModel):
+    """Everything a stack file sets under `arc-eks:`."""
+
+    environment: str = Field(
+        pattern=r"^[a-z][a-z0-9-]{1,15}$",
+        description="The environment name (the stack name): dev, staging, prod. Team files "
+        "select pools by it.",
+    )
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC settings.")
+    cluster: ClusterConfig = Field(description="EKS control plane settings.")
+    node_group: NodeGroupConfig = Field(
+        default_factory=NodeGroupConfig, description="Runner node group."
+    )
+    github: GitHubConfig = Field(default_factory=GitHubConfig, description="GitHub auth.")
+    controller: ControllerConfig = Field(
+        default_factory=ControllerConfig, description="actions-runner-controller."
+    )
+    teams: dict[TeamName, TeamAllowance] = Field(
+        default_factory=dict,
+        description="Teams allowed to have pools in this stack, with what they may reach.",
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="AWS tags on every taggable resource."
+    )

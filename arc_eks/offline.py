@@ -1,0 +1,251 @@
+"""Run the stack program with no cloud and no Pulumi CLI: Pulumi's mocks, with the stack's real config.
+
+Used by the tests and by `make review`. Every registered resource is captured with its type, name,
+inputs (camelCase, as a provider and the policy engine see them), parent, dependencies and options.
+Outputs that a real provider would compute (ids, ARNs, the pulumi-eks component outputs) are
+synthesized so that no `None` leaks into a policy document or a manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+FAKE_ACCOUNT = "123456789012"
+FAKE_REGION = "eu-west-1"
+FAKE_OIDC_ID = "EXAMPLED539D4633E53DE1B716D3041A"
+# Secrets given to offline runs: recognisable, so a test can prove they never leak in plain text.
+OFFLINE_SECRET_PREFIX = "offline-review-secret-"
+
+_SECRET_SIG = rpc._special_sig_key
+_SECRET_VALUE = rpc._special_secret_sig
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a captured input value is a Pulumi secret (as the engine would store it)."""
+    return isinstance(value, dict) and value.get(_SECRET_SIG) == _SECRET_VALUE
+
+
+def reveal(value: Any, *, mask: str | None = None) -> Any:
+    """Captured inputs with every secret unwrapped (or replaced by `mask`)."""
+    if is_secret(value):
+        return mask if mask is not None else reveal(value["value"])
+    if isinstance(value, dict):
+        return {k: reveal(v, mask=mask) for k, v in value.items()}
+    if isinstance(value, list):
+        return [reveal(v, mask=mask) for v in value]
+    return value
+
+
+@dataclass
+class CapturedResource:
+    """One resource the program registered, as the engine would have seen it."""
+
+    type: str
+    name: str
+    urn: str
+    inputs: dict[str, Any]
+    custom: bool
+    parent: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    protect: bool = False
+    provider: str = ""
+    ignore_changes: list[str] = field(default_factory=list)
+
+    def plain_inputs(self, mask: str | None = None) -> dict[str, Any]:
+        """Inputs with Pulumi's secret wrappers removed (or masked)."""
+        out: dict[str, Any] = reveal(self.inputs, mask=mask)
+        return out
+
+
+class _Outputs:
+    """Plausible provider outputs, per resource type, for values the program reads back."""
+
+    @staticmethod
+    def for_resource(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        out = dict(inputs)
+        physical = inputs.get("name") if isinstance(inputs.get("name"), str) else name
+        if typ == "eks:index:Cluster":
+            cluster_name = inputs.get("name") or name
+            issuer = f"oidc.eks.{FAKE_REGION}.amazonaws.com/id/{FAKE_OIDC_ID}"
+            out.update(
+                kubeconfig={
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {
+                            "name": cluster_name,
+                            "cluster": {
+                                "server": f"https://{FAKE_OIDC_ID}.gr7.{FAKE_REGION}.eks.amazonaws.com"
+                            },
+                        }
+                    ],
+                },
+                kubeconfigJson="{}",
+                oidcProviderArn=f"arn:aws:iam::{FAKE_ACCOUNT}:oidc-provider/{issuer}",
+                oidcProviderUrl=f"https://{issuer}",
+                oidcIssuer=issuer,
+                clusterSecurityGroupId="sg-0123456789abcdef0",
+                nodeSecurityGroupId="sg-0fedcba9876543210",
+            )
+            return out
+        if typ.startswith("aws:"):
+            service = typ.split(":")[1].split("/")[0]
+            kind = typ.split(":")[-1][0].lower() + typ.split(":")[-1][1:]
+            out.setdefault("arn", f"arn:aws:{service}:{FAKE_REGION}:{FAKE_ACCOUNT}:{kind}/{physical}")
+            if typ == "aws:iam/role:Role":
+                out["arn"] = f"arn:aws:iam::{FAKE_ACCOUNT}:role/{physical}"
+                out.setdefault("name", physical)
+            elif typ == "aws:iam/policy:Policy":
+                out["arn"] = f"arn:aws:iam::{FAKE_ACCOUNT}:policy/{physical}"
+            elif typ == "aws:kms/key:Key":
+                out["arn"] = f"arn:aws:kms:{FAKE_REGION}:{FAKE_ACCOUNT}:key/{name}-0000"
+                out["keyId"] = f"{name}-0000"
+            elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+                out["latestVersion"] = 1
+            elif typ == "aws:ec2/subnet:Subnet":
+                out.setdefault("availabilityZone", f"{FAKE_REGION}a")
+        return out
+
+
+class ArcMocks(pulumi.runtime.Mocks):
+    """Records nothing itself: the monitor below records; this synthesizes outputs and calls."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        return f"{args.name}-id", _Outputs.for_resource(args.typ, args.name, args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            names = [f"{FAKE_REGION}{s}" for s in "abc"]
+            return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": FAKE_REGION}, None
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": FAKE_ACCOUNT,
+                "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/offline",
+                "userId": "AIDAOFFLINE",
+                "id": FAKE_ACCOUNT,
+            }, None
+        if token == "aws:index/getRegion:getRegion":
+            return {"name": FAKE_REGION, "region": FAKE_REGION, "id": FAKE_REGION}, None
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+        return {}, None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, also keeping what `MockResourceArgs` drops (parent, deps, protect)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.captured: list[CapturedResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.captured.append(
+                CapturedResource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    inputs=rpc.deserialize_properties(request.object),
+                    custom=bool(request.custom),
+                    parent=request.parent,
+                    dependencies=list(request.dependencies),
+                    protect=bool(request.protect),
+                    provider=request.provider,
+                    ignore_changes=list(request.ignoreChanges),
+                )
+            )
+        return response
+
+
+@dataclass
+class ProgramRun:
+    """What an offline run of the program registered, and the stack outputs it exported."""
+
+    resources: list[CapturedResource]
+    outputs: dict[str, Any]
+
+    def of_type(self, typ: str) -> list[CapturedResource]:
+        return [r for r in self.resources if r.type == typ]
+
+    def one(self, typ: str, name: str | None = None) -> CapturedResource:
+        found = [r for r in self.of_type(typ) if name is None or r.name == name]
+        if len(found) != 1:
+            raise LookupError(f"expected one {typ} {name or ''}, found {[r.name for r in found]}")
+        return found[0]
+
+    def by_urn(self) -> dict[str, CapturedResource]:
+        return {r.urn: r for r in self.resources}
+
+    def __iter__(self) -> Iterator[CapturedResource]:
+        return iter(self.resources)
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def config_map_from_stack_file(
+    path: Path, *, secrets: Mapping[str, str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """The engine's view of a stack file: `ns:key` -> string (objects JSON-encoded).
+
+    Values under `secure:` cannot be decrypted offline; every secret key is given a recognisable
+    placeholder instead (or the value from `secrets`), marked secret as the engine would.
+    """
+    document = yaml.safe_load(path.read_text()) or {}
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key] = f"{OFFLINE_SECRET_PREFIX}{key}"
+            secret_keys.append(key)
+        elif isinstance(value, str):
+            config[key] = value
+        else:
+            config[key] = json.dumps(value)
+    for key, value in (secrets or {}).items():
+        config[key] = value
+        secret_keys.append(key)
+    return config, sorted(set(secret_keys))
+
+
+def run_program(
+    program: Callable[[], Any],
+    *,
+    config: Mapping[str, str],
+    secret_keys: list[str],
+    stack: str,
+    project: str = "arc-eks",
+    preview: bool = False,
+) -> ProgramRun:
+    """Run `program` under mocks with this config; return every resource it registered.
+
+    Raises whatever the program raises (a `ConfigError` for bad config) after the run settles.
+    """
+    monitor = RecordingMonitor(ArcMocks())
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(dict(config), secret_keys)
+
+    @pulumi.runtime.test  # type: ignore[misc]
+    def _run() -> None:
+        program()
+
+    _run()
+    outputs = {}
+    root = pulumi.runtime.get_root_resource()
+    if root is not None:
+        outputs = dict(getattr(root, "outputs", {}) or {})
+    return ProgramRun(resources=monitor.captured, outputs=outputs)

@@ -1,0 +1,42 @@
+"""Every pinned version the program deploys, in one place.
+
+Bump a pin here and nowhere else; each says where it comes from. The chart pins match the values
+files in ../shared/reference, which the tests check every Helm value against.
+"""
+
+from __future__ import annotations
+
+# Ref: https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
+# 1.35 is in EKS standard support through 2027. The cluster-autoscaler minor below must match it.
+KUBERNETES_VERSION = "1.35"
+
+# Ref: ../shared/reference/cluster-autoscaler/Chart.yaml (chart 9.59.0, appVersion 1.35.0),
+# upstream kubernetes/autoscaler at 55c37cd5. Repository https://kubernetes.github.io/autoscaler
+CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
+CLUSTER_AUTOSCALER_CHART_VERSION = "9.59.0"
+CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
+CLUSTER_AUTOSCALER_IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
+CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.35.0"
+
+# Ref: ../shared/reference/cert-manager (values at cert-manager/cert-manager 2d0d7f7f; latest
+# release tag seen there: v1.21.1). Repository https://charts.jetstack.io
+CERT_MANAGER_CHART = "cert-manager"
+CERT_MANAGER_CHART_VERSION = "v1.21.1"
+CERT_MANAGER_REPO = "https://charts.jetstack.io"
+
+# Ref: ../shared/reference/actions-runner-controller/legacy/Chart.yaml (chart 0.23.7, app 0.27.6),
+# upstream actions/actions-runner-controller at 2ee6b3b8.
+ARC_CHART = "actions-runner-controller"
+ARC_CHART_VERSION = "0.23.7"
+ARC_REPO = "https://actions-runner-controller.github.io/actions-runner-controller"
+ARC_CONTROLLER_IMAGE_REPOSITORY = "summerwind/actions-runner-controller"
+ARC_CONTROLLER_IMAGE_TAG = "v0.27.6"
+
+# Ref: actions-runner-controller runner/VERSION at 2ee6b3b8: RUNNER_VERSION=2.335.1, images built
+# with Docker 28.0.4. GitHub refuses runners that fall too far behind: keep this current.
+RUNNER_VERSION = "2.335.1"
+RUNNER_IMAGE_REPOSITORY = "summerwind/actions-runner"
+RUNNER_IMAGE = f"{RUNNER_IMAGE_REPOSITORY}:v{RUNNER_VERSION}-ubuntu-22.04"
+# The docker CLI inside the runner image is 28.0.4; the daemon in the sidecar matches it (seed 000:
+# a newer daemon than client is the usual source of API-version errors).
+DIND_IMAGE = "docker:28.0.4-dind"
