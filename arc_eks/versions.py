@@ -29,8 +29,8 @@ CERT_MANAGER_REPO = "https://charts.jetstack.io"
 ARC_CHART = "actions-runner-controller"
 ARC_CHART_VERSION = "0.23.7"
 ARC_REPO = "https://actions-runner-controller.github.io/actions-runner-controller"
+# The chart takes no controller image tag: it runs its appVersion (v0.27.6), pinned by the chart pin.
 ARC_CONTROLLER_IMAGE_REPOSITORY = "summerwind/actions-runner-controller"
-ARC_CONTROLLER_IMAGE_TAG = "v0.27.6"
 
 # Ref: actions-runner-controller runner/VERSION at 2ee6b3b8: RUNNER_VERSION=2.335.1, images built
 # with Docker 28.0.4. GitHub refuses runners that fall too far behind: keep this current.
@@ -40,3 +40,13 @@ RUNNER_IMAGE = f"{RUNNER_IMAGE_REPOSITORY}:v{RUNNER_VERSION}-ubuntu-22.04"
 # The docker CLI inside the runner image is 28.0.4; the daemon in the sidecar matches it (seed 000:
 # a newer daemon than client is the usual source of API-version errors).
 DIND_IMAGE = "docker:28.0.4-dind"
+
+# Ref: osscontainertools/kaniko (the maintained kaniko fork: GoogleContainerTools/kaniko was archived
+# in June 2025; this fork carries the fixes and publishes to ghcr.io/osscontainertools/kaniko since
+# PR #329). v1.28.0 is its newest release seen (PR #846). Used by images/kaniko-runner/Dockerfile.
+KANIKO_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.0"
+
+# Pod Security admission policy version the runner namespaces pin (the cluster's minor), so a
+# Kubernetes upgrade does not silently tighten or loosen the checks.
+# Ref: https://kubernetes.io/docs/concepts/security/pod-security-admission/
+POD_SECURITY_VERSION = f"v{KUBERNETES_VERSION}"
