@@ -16,6 +16,7 @@ from typing import Any
 
 import pulumi
 import yaml
+from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
@@ -98,9 +99,11 @@ class _Outputs:
             )
             return out
         if typ.startswith("aws:"):
-            service = typ.split(":")[1].split("/")[0]
-            kind = typ.split(":")[-1][0].lower() + typ.split(":")[-1][1:]
-            out.setdefault("arn", f"arn:aws:{service}:{FAKE_REGION}:{FAKE_ACCOUNT}:{kind}/{physical}")
+            service = typ.split(":")[1].split("/", maxsplit=1)[0]
+            kind = typ.rsplit(":", maxsplit=1)[-1][0].lower() + typ.rsplit(":", maxsplit=1)[-1][1:]
+            out.setdefault(
+                "arn", f"arn:aws:{service}:{FAKE_REGION}:{FAKE_ACCOUNT}:{kind}/{physical}"
+            )
             if typ == "aws:iam/role:Role":
                 out["arn"] = f"arn:aws:iam::{FAKE_ACCOUNT}:role/{physical}"
                 out.setdefault("name", physical)
@@ -122,23 +125,29 @@ class ArcMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
         return f"{args.name}-id", _Outputs.for_resource(args.typ, args.name, args.inputs)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
-        token = args.token
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return self._invoke_result(args.token), []
+
+    @staticmethod
+    def _invoke_result(token: str) -> dict[str, Any]:
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{FAKE_REGION}{s}" for s in "abc"]
-            return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": FAKE_REGION}, None
+            zone_ids = [f"euw1-az{i}" for i in (1, 2, 3)]
+            return {"names": names, "zoneIds": zone_ids, "id": FAKE_REGION}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": FAKE_ACCOUNT,
                 "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/offline",
                 "userId": "AIDAOFFLINE",
                 "id": FAKE_ACCOUNT,
-            }, None
+            }
         if token == "aws:index/getRegion:getRegion":
-            return {"name": FAKE_REGION, "region": FAKE_REGION, "id": FAKE_REGION}, None
+            return {"name": FAKE_REGION, "region": FAKE_REGION, "id": FAKE_REGION}
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
-        return {}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        return {}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -156,7 +165,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
-                    inputs=rpc.deserialize_properties(request.object),
+                    # Plain JSON of the wire form: no resource objects are rebuilt (that would
+                    # need the program's event loop); numbers are floats, as policies see them.
+                    inputs=json_format.MessageToDict(request.object),
                     custom=bool(request.custom),
                     parent=request.parent,
                     dependencies=list(request.dependencies),
@@ -170,10 +181,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 @dataclass
 class ProgramRun:
-    """What an offline run of the program registered, and the stack outputs it exported."""
+    """What an offline run of the program registered."""
 
     resources: list[CapturedResource]
-    outputs: dict[str, Any]
+    error: BaseException | None = None
+    """What the program raised (a `ConfigError` for bad config), if `raise_errors` was off."""
 
     def of_type(self, typ: str) -> list[CapturedResource]:
         return [r for r in self.resources if r.type == typ]
@@ -228,10 +240,12 @@ def run_program(
     stack: str,
     project: str = "arc-eks",
     preview: bool = False,
+    raise_errors: bool = True,
 ) -> ProgramRun:
     """Run `program` under mocks with this config; return every resource it registered.
 
-    Raises whatever the program raises (a `ConfigError` for bad config) after the run settles.
+    Raises whatever the program raised (a `ConfigError` for bad config) after the run settles,
+    or with `raise_errors=False` returns it in `ProgramRun.error` beside what was registered.
     """
     monitor = RecordingMonitor(ArcMocks())
     pulumi.runtime.set_mocks(
@@ -239,13 +253,14 @@ def run_program(
     )
     pulumi.runtime.set_all_config(dict(config), secret_keys)
 
-    @pulumi.runtime.test  # type: ignore[misc]
+    @pulumi.runtime.test
     def _run() -> None:
         program()
 
-    _run()
-    outputs = {}
-    root = pulumi.runtime.get_root_resource()
-    if root is not None:
-        outputs = dict(getattr(root, "outputs", {}) or {})
-    return ProgramRun(resources=monitor.captured, outputs=outputs)
+    try:
+        _run()
+    except Exception as exc:
+        if raise_errors:
+            raise
+        return ProgramRun(resources=monitor.captured, error=exc)
+    return ProgramRun(resources=monitor.captured)

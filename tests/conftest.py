@@ -38,6 +38,7 @@ def run_stack(
     remove_config: tuple[str, ...] = (),
     secrets: Mapping[str, str] | None = None,
     teams_dir: Path | None = None,
+    raise_errors: bool = True,
 ) -> ProgramRun:
     """Run the real program for stacks/Pulumi.<env>.yaml under mocks.
 
@@ -61,6 +62,7 @@ def run_stack(
         config=config,
         secret_keys=secret_keys,
         stack=env,
+        raise_errors=raise_errors,
     )
 
 

@@ -43,13 +43,19 @@ def raw_namespace_config(namespace: str = NAMESPACE) -> dict[str, Any]:
         ns, _, key = full_key.partition(":")
         if ns != namespace or not key:
             continue
-        if isinstance(value, str) and value[:1] in "{[":
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                pass  # left as a string: the model says what type it expected
-        out[key] = value
+        out[key] = _decode(value)
     return out
+
+
+def _decode(value: Any) -> Any:
+    """Structured config reaches the program as JSON text; anything else stays as it is (and a
+    malformed object stays a string, so the model reports the type it expected)."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
 
 
 def _secret_keys() -> set[str]:
@@ -59,7 +65,11 @@ def _secret_keys() -> set[str]:
 
 
 def _require_secret(
-    key: str, present: dict[str, Any], secret_keys: set[str], why: str, problems: list[ConfigProblem]
+    key: str,
+    present: dict[str, Any],
+    secret_keys: set[str],
+    why: str,
+    problems: list[ConfigProblem],
 ) -> pulumi.Output[str] | None:
     full = f"{NAMESPACE}:{key}"
     if key not in present:
@@ -112,7 +122,11 @@ def load_stack_config(stack_name: str | None = None) -> tuple[StackConfig, GitHu
         )
     else:
         token = _require_secret(
-            GITHUB_TOKEN, secrets_present, secret_keys, "a GitHub token for the controller", problems
+            GITHUB_TOKEN,
+            secrets_present,
+            secret_keys,
+            "a GitHub token for the controller",
+            problems,
         )
     if stack is not None and stack.controller.webhook_server:
         webhook = _require_secret(

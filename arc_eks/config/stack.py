@@ -180,7 +180,10 @@ class NodeGroupConfig(ConfigModel):
     )
     max_size: int = Field(default=6, ge=1, le=100, description="Most nodes.")
     root_volume_gib: int = Field(
-        default=50, ge=20, le=1000, description="Encrypted gp3 root volume size (images, work dirs)."
+        default=50,
+        ge=20,
+        le=1000,
+        description="Encrypted gp3 root volume size (images, work dirs).",
     )
     labels: dict[str, str] = Field(
         default_factory=dict, description="Extra Kubernetes labels on every node."
@@ -241,7 +244,14 @@ class ControllerConfig(ConfigModel):
         pattern=r"^\d+(s|m|h)$",
         description="How often the controller reconciles runners and polls GitHub (API rate!).",
     )
-    metrics: bool = Field(default=True, description="Expose Prometheus metrics on the controller.")
+    service_monitor: bool = Field(
+        default=False,
+        description="Create a Prometheus Operator ServiceMonitor for the controller's metrics "
+        "(port 8443 behind kube-rbac-proxy; needs the monitoring.coreos.com CRDs in the cluster).",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="json", description="Controller log format."
+    )
     webhook_server: bool = Field(
         default=False,
         description="Run ARC's GitHub webhook server for webhook-driven scale-up; its secret is "

@@ -1,0 +1,142 @@
+"""Helm values for the three charts, as plain dicts.
+
+Every key set here must be a key the pinned chart knows (tests check it against
+../shared/reference). Inputs that are only known at deploy time (role ARNs) come in as arguments and
+may be `pulumi.Output`s: these functions only place them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arc_eks import versions
+
+# The controller's auth Secret, created by the program (never by the chart, so no token sits in
+# Helm values or in the Helm release Secret). Keys are the ones the chart's deployment reads.
+ARC_AUTH_SECRET_NAME = "controller-manager"
+ARC_WEBHOOK_SECRET_NAME = "github-webhook-server"
+ARC_NAMESPACE = "actions-runner-system"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+CLUSTER_AUTOSCALER_NAMESPACE = "kube-system"
+CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def _spread_over_nodes(app_name: str) -> dict[str, Any]:
+    """Prefer replicas on different nodes, so one node drain never takes all of them."""
+    return {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {
+                            "matchLabels": {"app.kubernetes.io/name": app_name},
+                        },
+                    },
+                }
+            ]
+        }
+    }
+
+
+def cert_manager_values() -> dict[str, Any]:
+    """cert-manager with its CRDs installed and kept on uninstall (deleting them deletes every
+    Certificate in the cluster, including ARC's webhook certificate)."""
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+        "webhook": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}},
+        "cainjector": {"resources": {"requests": {"cpu": "10m", "memory": "64Mi"}}},
+    }
+
+
+def cluster_autoscaler_values(*, cluster_name: str, region: Any, role_arn: Any) -> dict[str, Any]:
+    """cluster-autoscaler discovering this cluster's node groups by their ASG tags.
+
+    Ref: kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md (auto-discovery).
+    """
+    return {
+        "cloudProvider": "aws",
+        "awsRegion": region,
+        "autoDiscovery": {"clusterName": cluster_name},
+        "image": {
+            "repository": versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
+            "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG,
+        },
+        "rbac": {
+            "serviceAccount": {
+                "create": True,
+                "name": CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
+                "annotations": {IRSA_ROLE_ANNOTATION: role_arn},
+            }
+        },
+        "extraArgs": {
+            # Runner pods come and go; keep scale-down prompt but never evict busy runners
+            # (ARC marks them; local-storage emptyDirs must not pin nodes forever).
+            "balance-similar-node-groups": True,
+            "skip-nodes-with-local-storage": False,
+            "expander": "least-waste",
+            "scale-down-unneeded-time": "5m",
+        },
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "300Mi"},
+            "limits": {"memory": "600Mi"},
+        },
+    }
+
+
+def arc_controller_values(
+    *,
+    replicas: int,
+    sync_period: str,
+    log_format: str,
+    enterprise_url: str | None,
+    service_monitor: bool,
+    webhook_server: bool,
+    kubernetes_container_mode: bool,
+) -> dict[str, Any]:
+    """The legacy ARC controller: HA, pinned images, auth from a Secret the program creates."""
+    values: dict[str, Any] = {
+        "replicaCount": replicas,
+        "syncPeriod": sync_period,
+        "logFormat": log_format,
+        # The chart reads credentials from this existing Secret; `create: false` keeps every token
+        # out of Helm values (and out of the Helm release record).
+        "authSecret": {"enabled": True, "create": False, "name": ARC_AUTH_SECRET_NAME},
+        "image": {
+            # The chart has no image.tag: the controller image tag is the chart's appVersion
+            # (v0.27.6 for chart 0.23.7), so the chart pin pins the image.
+            "repository": versions.ARC_CONTROLLER_IMAGE_REPOSITORY,
+            # Defaults for runners that name no image: pinned, never the chart's `:latest`.
+            "actionsRunnerRepositoryAndTag": versions.RUNNER_IMAGE,
+            "dindSidecarRepositoryAndTag": versions.DIND_IMAGE,
+        },
+        "certManagerEnabled": True,
+        "podDisruptionBudget": (
+            {"enabled": True, "minAvailable": 1} if replicas > 1 else {"enabled": False}
+        ),
+        "affinity": _spread_over_nodes("actions-runner-controller"),
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"memory": "512Mi"},
+        },
+        "metrics": {"serviceMonitor": {"enable": service_monitor}},
+    }
+    if enterprise_url:
+        values["githubEnterpriseServerURL"] = enterprise_url
+    if kubernetes_container_mode:
+        # Runners in container mode "kubernetes" need a Role to create job pods; without this the
+        # API server refuses ARC the escalation. Ref: ARC PR 1268.
+        values["rbac"] = {"allowGrantingKubernetesContainerModePermissions": True}
+    if webhook_server:
+        values["githubWebhookServer"] = {
+            "enabled": True,
+            "replicaCount": 2 if replicas > 1 else 1,
+            "secret": {"enabled": True, "create": False, "name": ARC_WEBHOOK_SECRET_NAME},
+            "podDisruptionBudget": (
+                {"enabled": True, "minAvailable": 1} if replicas > 1 else {"enabled": False}
+            ),
+        }
+    return values

@@ -1,0 +1,107 @@
+"""The stack program: load and validate all config once, then compose the components.
+
+`__main__.py` calls `main()`; tests and `make review` call it too, under mocks. No component reads
+`pulumi.Config`; every check on config happens here before the first resource is registered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from arc_eks.components.actions_runner_controller import (
+    ActionsRunnerController,
+    ActionsRunnerControllerArgs,
+)
+from arc_eks.components.cert_manager import CertManager
+from arc_eks.components.cluster import RunnerCluster, RunnerClusterArgs
+from arc_eks.components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from arc_eks.components.handles import (
+    RUNNER_NODE_LABEL_KEY,
+    RUNNER_NODE_LABEL_VALUE,
+    ClusterHandles,
+)
+from arc_eks.components.network import Network, NetworkArgs
+from arc_eks.config.loader import load_stack_config
+from arc_eks.config.teams import load_team_pools
+from arc_eks.pools import build_runner_pools
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def cluster_name_for(environment: str) -> str:
+    """Physical EKS cluster name of an environment."""
+    return f"arc-eks-{environment}"
+
+
+def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> None:
+    """Build one environment. Raises `ConfigError` (a `pulumi.RunError`) before creating anything
+    if the stack config or any team file is invalid."""
+    stack, secrets = load_stack_config()
+    pools = load_team_pools(teams_dir or project_dir / "teams", stack)
+
+    cluster_name = cluster_name_for(stack.environment)
+    tags = {"arc-eks/environment": stack.environment, "managed-by": "pulumi", **stack.tags}
+
+    network = Network(
+        "network", NetworkArgs(config=stack.network, cluster_name=cluster_name, tags=tags)
+    )
+    cluster = RunnerCluster(
+        "cluster",
+        RunnerClusterArgs(
+            cluster_name=cluster_name,
+            cluster=stack.cluster,
+            node_group=stack.node_group,
+            vpc_id=network.vpc_id,
+            private_subnet_ids=network.private_subnet_ids,
+            public_subnet_ids=network.public_subnet_ids,
+            tags=tags,
+        ),
+    )
+    in_cluster = pulumi.ResourceOptions(providers=[cluster.k8s_provider])
+    autoscaler = ClusterAutoscaler(
+        "cluster-autoscaler",
+        ClusterAutoscalerArgs(
+            cluster_name=cluster_name,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            tags=tags,
+        ),
+        opts=in_cluster,
+    )
+    cert_manager = CertManager("cert-manager", opts=in_cluster)
+    controller = ActionsRunnerController(
+        "arc",
+        ActionsRunnerControllerArgs(
+            controller=stack.controller,
+            github=stack.github,
+            secrets=secrets,
+            depends_on=[cert_manager.release],
+            kubernetes_container_mode=any(p.spec.docker == "kubernetes" for p in pools),
+        ),
+        opts=in_cluster,
+    )
+
+    handles = ClusterHandles(
+        cluster_name=cluster_name,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        k8s_provider=cluster.k8s_provider,
+        region=aws.get_region_output().region,
+        account_id=aws.get_caller_identity_output().account_id,
+        runner_node_selector={RUNNER_NODE_LABEL_KEY: RUNNER_NODE_LABEL_VALUE},
+    )
+    result = build_runner_pools(
+        pools, stack=stack, cluster=handles, depends_on=[controller.release]
+    )
+
+    pulumi.export("clusterName", cluster_name)
+    pulumi.export("vpcId", network.vpc_id)
+    pulumi.export("privateSubnetIds", network.private_subnet_ids)
+    pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
+    pulumi.export("clusterAutoscalerRoleArn", autoscaler.role_arn)
+    pulumi.export("controllerNamespace", controller.namespace)
+    result.export()

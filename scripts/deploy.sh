@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Deploy (or preview) one environment: `make up STACK=dev` / `make preview STACK=dev`.
+#
+# - State: the local file backend by default (`pulumi login --local`, no Pulumi Cloud account);
+#   set PULUMI_BACKEND_URL (e.g. s3://my-state-bucket/arc-eks) to use another backend.
+# - Secrets: a new stack is created with the passphrase provider (set PULUMI_CONFIG_PASSPHRASE or
+#   PULUMI_CONFIG_PASSPHRASE_FILE), or PULUMI_SECRETS_PROVIDER (e.g. awskms://alias/arc-eks).
+# - Policies: runs with policies/ and policies/config/<stack>.json when that file exists.
+set -euo pipefail
+
+action="${1:-up}"
+STACK="${STACK:?set STACK, e.g. STACK=dev}"
+VENV="${VENV:-.venv}"
+cd "$(dirname "$0")/.."
+
+fail() { echo "error: $*" >&2; exit 1; }
+
+command -v pulumi >/dev/null 2>&1 \
+  || fail "the Pulumi CLI is not installed: https://www.pulumi.com/docs/iac/download-install/"
+command -v aws >/dev/null 2>&1 \
+  || fail "the AWS CLI v2 is not installed; the cluster's kubeconfig authenticates with 'aws eks get-token'"
+[ -x "$VENV/bin/python" ] || fail "no virtualenv at $VENV: run 'make venv' first"
+
+if [ -n "${PULUMI_BACKEND_URL:-}" ]; then
+  pulumi login "$PULUMI_BACKEND_URL"
+else
+  pulumi login --local
+fi
+
+secrets_provider="${PULUMI_SECRETS_PROVIDER:-passphrase}"
+if [ "$secrets_provider" = "passphrase" ] \
+  && [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  fail "stack secrets use a passphrase: export PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (or PULUMI_SECRETS_PROVIDER=awskms://...)"
+fi
+
+if ! pulumi stack select "$STACK" 2>/dev/null; then
+  pulumi stack init "$STACK" --secrets-provider "$secrets_provider"
+fi
+
+# Config and secrets before anything is deployed: a clear message here beats a failure halfway
+# through. (After stack init, so the `pulumi config set --secret` it suggests works as written.)
+"$VENV/bin/python" -m arc_eks.preflight --stack "$STACK"
+
+policy_args=()
+if [ -f "policies/config/$STACK.json" ]; then
+  policy_args=(--policy-pack policies --policy-pack-config "policies/config/$STACK.json")
+fi
+
+case "$action" in
+  up) pulumi up --stack "$STACK" "${policy_args[@]}" ;;
+  preview) pulumi preview --stack "$STACK" "${policy_args[@]}" ;;
+  *) fail "unknown action '$action' (up or preview)" ;;
+esac
