@@ -1,0 +1,146 @@
+"""`make up` / `scripts/deploy.sh` setup path, with stand-in `pulumi` and `aws` executables that
+record their arguments (no Pulumi CLI or AWS here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_DIR
+
+STAND_IN = """#!/usr/bin/env bash
+echo "$(basename "$0") $*" >> "$RECORD"
+if [ "$(basename "$0")" = pulumi ] && [ "$1 $2" = "stack select" ] && [ ! -f "$STATE/$3" ]; then
+  echo "error: no stack named '$3' found" >&2; exit 255
+fi
+if [ "$(basename "$0")" = pulumi ] && [ "$1 $2" = "stack init" ]; then touch "$STATE/$3"; fi
+exit 0
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project whose dev stack has its token set (as `pulumi config set --secret`
+    leaves it: an encrypted `secure:` value)."""
+    root = tmp_path / "project"
+    for part in ("scripts", "arc_eks", "stacks"):
+        shutil.copytree(
+            PROJECT_DIR / part, root / part, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    (root / "policies" / "config").mkdir(parents=True)
+    (root / "policies" / "config" / "dev.json").write_text("{}")
+    stack = root / "stacks" / "Pulumi.dev.yaml"
+    document = yaml.safe_load(stack.read_text())
+    document["config"]["arc-eks:githubToken"] = {"secure": "v1:c2VjcmV0:AAAAAAAAAAAA"}
+    stack.write_text(yaml.safe_dump(document))
+    return root
+
+
+def _deploy(
+    project: Path, tmp_path: Path, *, stand_ins: bool = True, **env: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    bin_dir, state, record = tmp_path / "bin", tmp_path / "state", tmp_path / "record.txt"
+    bin_dir.mkdir(exist_ok=True)
+    state.mkdir(exist_ok=True)
+    if stand_ins:
+        for tool in ("pulumi", "aws"):
+            path = bin_dir / tool
+            path.write_text(STAND_IN)
+            path.chmod(0o755)
+    environment = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "RECORD": str(record),
+        "STATE": str(state),
+        "STACK": "dev",
+        "VENV": str(Path(sys.executable).parent.parent),
+        "PULUMI_CONFIG_PASSPHRASE": "test-passphrase",
+        **env,
+    }
+    result = subprocess.run(
+        ["bash", str(project / "scripts" / "deploy.sh"), "up"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    calls = record.read_text().splitlines() if record.exists() else []
+    return result, calls
+
+
+def test_first_run_logs_in_locally_creates_the_stack_and_runs_up_with_policies(
+    project: Path, tmp_path: Path
+) -> None:
+    result, calls = _deploy(project, tmp_path)
+    assert result.returncode == 0, result.stderr
+    pulumi_calls = [c for c in calls if c.startswith("pulumi ")]
+    assert pulumi_calls == [
+        "pulumi login --local",
+        "pulumi stack select dev",
+        "pulumi stack init dev --secrets-provider passphrase",
+        "pulumi up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+    ]
+
+
+def test_second_run_selects_the_existing_stack(project: Path, tmp_path: Path) -> None:
+    _deploy(project, tmp_path)
+    (tmp_path / "record.txt").unlink()
+    result, calls = _deploy(project, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "pulumi stack init dev --secrets-provider passphrase" not in calls
+    assert calls[-1].startswith("pulumi up --stack dev")
+
+
+def test_backend_and_secrets_provider_from_the_environment(project: Path, tmp_path: Path) -> None:
+    result, calls = _deploy(
+        project,
+        tmp_path,
+        PULUMI_BACKEND_URL="s3://acme-pulumi-state/arc-eks",
+        PULUMI_SECRETS_PROVIDER="awskms://alias/arc-eks-state",
+        PULUMI_CONFIG_PASSPHRASE="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pulumi login s3://acme-pulumi-state/arc-eks" in calls
+    assert "pulumi stack init dev --secrets-provider awskms://alias/arc-eks-state" in calls
+
+
+def test_missing_token_stops_before_up_and_says_how_to_set_it(
+    project: Path, tmp_path: Path
+) -> None:
+    stack = project / "stacks" / "Pulumi.dev.yaml"
+    document = yaml.safe_load(stack.read_text())
+    del document["config"]["arc-eks:githubToken"]
+    stack.write_text(yaml.safe_dump(document))
+    result, calls = _deploy(project, tmp_path)
+    assert result.returncode != 0
+    assert "pulumi config set --secret --stack dev arc-eks:githubToken" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not [c for c in calls if c.startswith("pulumi up")]
+
+
+def test_missing_passphrase_is_reported(project: Path, tmp_path: Path) -> None:
+    result, calls = _deploy(project, tmp_path, PULUMI_CONFIG_PASSPHRASE="")
+    assert result.returncode != 0
+    assert "PULUMI_CONFIG_PASSPHRASE" in result.stderr
+    assert not [c for c in calls if c.startswith(("pulumi stack", "pulumi up"))]
+
+
+def test_missing_cli_is_reported(project: Path, tmp_path: Path) -> None:
+    if shutil.which("pulumi", path="/usr/bin:/bin"):
+        pytest.skip("a real pulumi CLI is on /usr/bin")
+    result, _ = _deploy(project, tmp_path, stand_ins=False)
+    assert result.returncode != 0
+    assert "Pulumi CLI is not installed" in result.stderr
+
+
+def test_makefile_up_target_runs_this_script() -> None:
+    makefile = (PROJECT_DIR / "Makefile").read_text()
+    assert "scripts/deploy.sh up" in makefile
+    assert os.access(PROJECT_DIR / "scripts" / "deploy.sh", os.X_OK)

@@ -1,0 +1,105 @@
+"""Every Helm value the program sets is a key the pinned chart knows (../shared/reference)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from arc_eks import versions
+from arc_eks.builders import helm_values
+from arc_eks.chart_keys import documented_paths, unknown_keys
+from tests.conftest import STACKS, run_stack
+
+CHARTS = {
+    "cert-manager": ("cert-manager/values.yaml", "cert-manager/Chart.yaml"),
+    "cluster-autoscaler": ("cluster-autoscaler/values.yaml", "cluster-autoscaler/Chart.yaml"),
+    "actions-runner-controller": (
+        "actions-runner-controller/legacy/values.yaml",
+        "actions-runner-controller/legacy/Chart.yaml",
+    ),
+}
+PINS = {
+    "cert-manager": versions.CERT_MANAGER_CHART_VERSION,
+    "cluster-autoscaler": versions.CLUSTER_AUTOSCALER_CHART_VERSION,
+    "actions-runner-controller": versions.ARC_CHART_VERSION,
+}
+
+
+def _values_text(reference_dir: Path, chart: str) -> str:
+    return (reference_dir / CHARTS[chart][0]).read_text()
+
+
+def _arc_variants() -> list[dict[str, Any]]:
+    return [
+        helm_values.arc_controller_values(
+            replicas=replicas,
+            sync_period="1m",
+            log_format="json",
+            enterprise_url=url,
+            service_monitor=monitor,
+            webhook_server=webhook,
+            kubernetes_container_mode=k8s_mode,
+        )
+        for replicas, url, monitor, webhook, k8s_mode in [
+            (1, None, False, False, False),
+            (2, "https://github.example.com", True, True, True),
+        ]
+    ]
+
+
+def test_checker_flags_misspelt_and_invented_keys(reference_dir: Path) -> None:
+    text = _values_text(reference_dir, "actions-runner-controller")
+    bad = {"replicaCount": 2, "authSecret": {"github_tokn": "x"}, "invented": True}
+    assert unknown_keys(bad, text) == ["authSecret.github_tokn", "invented"]
+    # Documented-in-a-comment keys and free-form maps are known.
+    assert ("githubEnterpriseServerURL",) in documented_paths(text)
+    assert unknown_keys({"podAnnotations": {"any/key": "v"}}, text) == []
+
+
+@pytest.mark.parametrize("values", _arc_variants())
+def test_arc_values_are_chart_keys(reference_dir: Path, values: dict[str, Any]) -> None:
+    assert unknown_keys(values, _values_text(reference_dir, "actions-runner-controller")) == []
+
+
+def test_cluster_autoscaler_values_are_chart_keys(reference_dir: Path) -> None:
+    values = helm_values.cluster_autoscaler_values(
+        cluster_name="arc-eks-dev", region="eu-west-1", role_arn="arn:aws:iam::1:role/x"
+    )
+    assert unknown_keys(values, _values_text(reference_dir, "cluster-autoscaler")) == []
+
+
+def test_cert_manager_values_are_chart_keys_and_match_its_schema(reference_dir: Path) -> None:
+    values = helm_values.cert_manager_values()
+    assert unknown_keys(values, _values_text(reference_dir, "cert-manager")) == []
+    schema = json.loads((reference_dir / "cert-manager/values.schema.json").read_text())
+    jsonschema.validate(values, schema)
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_released_values_of_each_stack_are_chart_keys(reference_dir: Path, env: str) -> None:
+    """What the program really passes to each Release, not just the builders' defaults."""
+    releases = run_stack(env).of_type("kubernetes:helm.sh/v3:Release")
+    assert {r.inputs["chart"] for r in releases} == set(CHARTS)
+    for release in releases:
+        chart = release.inputs["chart"]
+        values = release.plain_inputs(mask="(secret)")["values"]
+        assert unknown_keys(values, _values_text(reference_dir, chart)) == [], chart
+        assert release.inputs["version"] == PINS[chart]
+
+
+def test_pins_match_the_reference_charts(reference_dir: Path) -> None:
+    """The values checked above are those of the very chart versions pinned."""
+    for chart, (_, chart_yaml) in CHARTS.items():
+        meta = yaml.safe_load((reference_dir / chart_yaml).read_text())
+        if chart == "cert-manager":
+            continue  # its Chart.yaml carries no version (stamped at release); pinned to the tag v1.21.1
+        assert meta["version"] == PINS[chart], chart
+    ca = yaml.safe_load((reference_dir / CHARTS["cluster-autoscaler"][1]).read_text())
+    assert f"v{ca['appVersion']}" == versions.CLUSTER_AUTOSCALER_IMAGE_TAG
+    # cluster-autoscaler's minor must match the cluster's Kubernetes minor.
+    assert ca["appVersion"].startswith(versions.KUBERNETES_VERSION + ".")

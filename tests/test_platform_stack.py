@@ -1,0 +1,212 @@
+"""Mocked runs of the three shipped stacks: every platform resource is there with the inputs that
+matter. (Runner pools have their own tests.)"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import pytest
+import yaml
+
+from arc_eks import versions
+from arc_eks.offline import OFFLINE_SECRET_PREFIX, CapturedResource, ProgramRun, is_secret
+from tests.conftest import PROJECT_DIR, STACKS, run_stack
+
+LOG_TYPES = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
+
+
+@cache
+def _run(env: str) -> ProgramRun:
+    return run_stack(env)
+
+
+def _stack_config(env: str) -> dict:
+    document = yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{env}.yaml").read_text())
+    return {k.removeprefix("arc-eks:"): v for k, v in document["config"].items()}
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_cluster_control_plane(env: str) -> None:
+    run, cfg = _run(env), _stack_config(env)
+    cluster = run.one("eks:index:Cluster")
+    inputs = cluster.inputs
+    assert inputs["name"] == f"arc-eks-{env}"
+    assert inputs["version"] == versions.KUBERNETES_VERSION
+    assert inputs["skipDefaultNodeGroup"] is True
+    assert inputs["createOidcProvider"] is True
+    assert inputs["authenticationMode"] == "API"
+    assert inputs["endpointPrivateAccess"] is True
+    assert inputs["endpointPublicAccess"] is cfg["cluster"]["endpointPublicAccess"]
+    assert inputs["publicAccessCidrs"] == cfg["cluster"]["publicAccessCidrs"]
+    assert "0.0.0.0/0" not in inputs["publicAccessCidrs"]
+    assert set(inputs["enabledClusterLogTypes"]) == LOG_TYPES
+    key = run.one("aws:kms/key:Key")
+    assert key.inputs["enableKeyRotation"] is True
+    assert inputs["encryptionConfigKeyArn"].endswith(f":key/{key.name}-0000")
+    admins = [e["principalArn"] for e in inputs["accessEntries"].values()]
+    assert admins == cfg["cluster"]["adminRoleArns"]
+    for entry in inputs["accessEntries"].values():
+        (policy,) = entry["accessPolicies"].values()
+        assert policy["policyArn"].endswith("AmazonEKSClusterAdminPolicy")
+    # Stateful resources are protected in prod only.
+    protected = env == "prod"
+    assert cluster.protect is protected
+    assert key.protect is protected
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_node_group_and_launch_template(env: str) -> None:
+    run, cfg = _run(env), _stack_config(env)
+    group = run.one("eks:index:ManagedNodeGroup").inputs
+    template = run.one("aws:ec2/launchTemplate:LaunchTemplate")
+    assert group["instanceTypes"] == ["t3a.large"]
+    assert group["amiType"] == "AL2023_x86_64_STANDARD"
+    assert group["launchTemplate"]["id"] == f"{template.name}-id"
+    scaling = group["scalingConfig"]
+    sizes = cfg["nodeGroup"]
+    assert (scaling["minSize"], scaling["desiredSize"], scaling["maxSize"]) == (
+        sizes["minSize"],
+        sizes["desiredSize"],
+        sizes["maxSize"],
+    )
+    assert group["ignoreScalingChanges"] is True
+    assert group["labels"]["arc-eks.io/node-role"] == "runners"
+    assert group["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
+    assert group["tags"][f"k8s.io/cluster-autoscaler/arc-eks-{env}"] == "owned"
+    assert "diskSize" not in group  # conflicts with a launch template
+
+    lt = template.inputs
+    assert lt["metadataOptions"]["httpTokens"] == "required"
+    assert lt["metadataOptions"]["httpPutResponseHopLimit"] == 1
+    (root,) = lt["blockDeviceMappings"]
+    assert root["ebs"]["encrypted"] == "true"
+    assert root["ebs"]["volumeType"] == "gp3"
+    assert root["ebs"]["volumeSize"] == sizes["rootVolumeGib"]
+    # Own security groups would drop the cluster SG and break admission webhooks.
+    assert "vpcSecurityGroupIds" not in lt and "networkInterfaces" not in lt
+
+
+@pytest.mark.parametrize(("env", "azs", "nats"), [("dev", 2, 1), ("staging", 2, 1), ("prod", 3, 3)])
+def test_network_layout(env: str, azs: int, nats: int) -> None:
+    run = _run(env)
+    subnets = run.of_type("aws:ec2/subnet:Subnet")
+    private = [s for s in subnets if "kubernetes.io/role/internal-elb" in s.inputs["tags"]]
+    public = [s for s in subnets if "kubernetes.io/role/elb" in s.inputs["tags"]]
+    assert (len(private), len(public)) == (azs, azs)
+    assert len({s.inputs["availabilityZone"] for s in private}) == azs
+    for subnet in subnets:
+        assert subnet.inputs["tags"][f"kubernetes.io/cluster/arc-eks-{env}"] == "shared"
+    assert len(run.of_type("aws:ec2/natGateway:NatGateway")) == nats
+    cluster = run.one("eks:index:Cluster").inputs
+    assert cluster["privateSubnetIds"] == [f"{s.name}-id" for s in private]
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_charts_pinned_and_ordered(env: str) -> None:
+    run, cfg = _run(env), _stack_config(env)
+    releases = {r.inputs["chart"]: r for r in run.of_type("kubernetes:helm.sh/v3:Release")}
+    assert releases["cert-manager"].inputs["version"] == versions.CERT_MANAGER_CHART_VERSION
+    assert releases["cert-manager"].inputs["values"]["crds"]["enabled"] is True
+    assert releases["cert-manager"].inputs["namespace"] == "cert-manager"
+    arc = releases["actions-runner-controller"]
+    assert arc.inputs["version"] == versions.ARC_CHART_VERSION
+    assert arc.inputs["namespace"] == "actions-runner-system"
+    values = arc.inputs["values"]
+    assert values["replicaCount"] == cfg["controller"]["replicas"]
+    assert values["podDisruptionBudget"]["enabled"] is (cfg["controller"]["replicas"] > 1)
+    assert values["authSecret"] == {"enabled": True, "create": False, "name": "controller-manager"}
+    assert values["image"]["actionsRunnerRepositoryAndTag"] == versions.RUNNER_IMAGE
+    assert values["image"]["dindSidecarRepositoryAndTag"] == versions.DIND_IMAGE
+    # ARC's Certificates need cert-manager's CRDs and webhook; the auth Secret must exist first.
+    auth = run.one("kubernetes:core/v1:Secret", "arc-auth")
+    assert releases["cert-manager"].urn in arc.dependencies
+    assert auth.urn in arc.dependencies
+    ca = releases["cluster-autoscaler"]
+    assert ca.inputs["version"] == versions.CLUSTER_AUTOSCALER_CHART_VERSION
+    assert ca.inputs["values"]["autoDiscovery"]["clusterName"] == f"arc-eks-{env}"
+    assert ca.inputs["values"]["image"]["tag"] == versions.CLUSTER_AUTOSCALER_IMAGE_TAG
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_kubernetes_objects_use_the_cluster_provider(env: str) -> None:
+    run = _run(env)
+    provider = run.one("pulumi:providers:kubernetes")
+    for resource in run:
+        if resource.type.startswith("kubernetes:"):
+            assert resource.provider.startswith(provider.urn), resource.name
+
+
+@pytest.mark.parametrize("env", STACKS)
+def test_auth_secret_is_a_pulumi_secret_and_never_in_plain_text(env: str) -> None:
+    run, cfg = _run(env), _stack_config(env)
+    auth = run.one("kubernetes:core/v1:Secret", "arc-auth")
+    assert is_secret(auth.inputs["stringData"])
+    data = auth.plain_inputs()["stringData"]
+    if cfg["github"]["auth"] == "app":
+        assert set(data) == {
+            "github_app_id",
+            "github_app_installation_id",
+            "github_app_private_key",
+        }
+        assert data["github_app_id"] == cfg["github"]["appId"]
+    else:
+        assert set(data) == {"github_token"}
+    # No input of any resource holds a credential outside a secret wrapper.
+    for resource in run:
+        dumped = json.dumps(resource.plain_inputs(mask="(secret)"))
+        assert OFFLINE_SECRET_PREFIX not in dumped, resource.name
+
+
+def test_webhook_server_secret_only_where_enabled() -> None:
+    assert not [
+        r for r in _run("dev").of_type("kubernetes:core/v1:Secret") if r.name == "arc-webhook"
+    ]
+    webhook = _run("prod").one("kubernetes:core/v1:Secret", "arc-webhook")
+    assert is_secret(webhook.inputs["stringData"])
+    arc = _run("prod").one("kubernetes:helm.sh/v3:Release", "arc-release")
+    assert arc.inputs["values"]["githubWebhookServer"]["secret"]["create"] is False
+
+
+def _autoscaler_role(run: ProgramRun) -> CapturedResource:
+    return run.one("aws:iam/role:Role", "cluster-autoscaler-role")
+
+
+def test_cluster_autoscaler_irsa_trust_and_scoped_writes() -> None:
+    run = _run("dev")
+    trust = json.loads(_autoscaler_role(run).inputs["assumeRolePolicy"])
+    (statement,) = trust["Statement"]
+    conditions = statement["Condition"]["StringEquals"]
+    issuer = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B716D3041A"
+    assert conditions == {
+        f"{issuer}:sub": "system:serviceaccount:kube-system:cluster-autoscaler",
+        f"{issuer}:aud": "sts.amazonaws.com",
+    }
+    policy = json.loads(
+        run.one("aws:iam/rolePolicy:RolePolicy", "cluster-autoscaler-scaling").inputs["policy"]
+    )
+    for st in policy["Statement"]:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        writes = [a for a in actions if not a.split(":")[1].startswith(("Describe", "Get"))]
+        if st["Resource"] == "*":
+            assert writes == [], "only read-only Describe/Get actions may use Resource *"
+        if writes:
+            assert "k8s.io/cluster-autoscaler/arc-eks-dev" in json.dumps(st["Condition"])
+    release = run.one("kubernetes:helm.sh/v3:Release", "cluster-autoscaler-release")
+    sa = release.inputs["values"]["rbac"]["serviceAccount"]
+    assert sa["annotations"]["eks.amazonaws.com/role-arn"].endswith(":role/cluster-autoscaler-role")
+
+
+def test_platform_iam_documents_lint_clean() -> None:
+    from parliament import analyze_policy_string
+
+    run = _run("dev")
+    documents = [
+        run.one("aws:iam/rolePolicy:RolePolicy", "cluster-autoscaler-scaling").inputs["policy"],
+        _autoscaler_role(run).inputs["assumeRolePolicy"],
+        run.one("aws:iam/role:Role", "cluster-node").inputs["assumeRolePolicy"],
+    ]
+    for document in documents:
+        findings = analyze_policy_string(document).findings
+        # RESOURCE_STAR on Describe calls is the documented, unavoidable exception.
+        assert [f.issue for f in findings if f.issue != "RESOURCE_STAR"] == []

@@ -1,0 +1,136 @@
+"""Stack config validation: every mistake ends the run with one RunError naming the key, before
+any resource is registered."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from arc_eks.errors import ConfigError
+from tests.conftest import run_stack
+
+
+def _error_of(**kwargs: object) -> ConfigError:
+    run = run_stack("dev", raise_errors=False, **kwargs)  # type: ignore[arg-type]
+    assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
+    assert isinstance(run.error, pulumi.RunError)  # printed without a Python traceback
+    assert run.resources == [], "nothing may be registered when the config is invalid"
+    return run.error
+
+
+def _dev_cluster(**changes: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "endpointPublicAccess": True,
+        "publicAccessCidrs": ["203.0.113.0/24"],
+        "adminRoleArns": ["arn:aws:iam::111122223333:role/platform-admin"],
+    }
+    base.update(changes)
+    return base
+
+
+def test_missing_required_key_is_named() -> None:
+    error = _error_of(remove_config=("arc-eks:cluster",))
+    assert "arc-eks:cluster: got (missing)" in str(error)
+
+
+def test_unknown_key_is_refused_with_its_path() -> None:
+    error = _error_of(set_config={"arc-eks:cluster": _dev_cluster(endpiontPublicAccess=False)})
+    assert "arc-eks:cluster.endpiontPublicAccess" in str(error)
+    assert "no such key" in str(error)
+
+
+def test_unknown_top_level_key_is_refused() -> None:
+    error = _error_of(set_config={"arc-eks:nodegroup": {"minSize": 1}})
+    assert "arc-eks:nodegroup: got" in str(error)
+
+
+def test_wrong_type_names_key_value_and_expectation() -> None:
+    error = _error_of(set_config={"arc-eks:nodeGroup": {"minSize": "two"}})
+    assert "arc-eks:nodeGroup.minSize: got 'two'; expected" in str(error)
+    assert "integer" in str(error)
+
+
+def test_min_above_max_is_refused() -> None:
+    error = _error_of(
+        set_config={"arc-eks:nodeGroup": {"minSize": 5, "desiredSize": 5, "maxSize": 3}}
+    )
+    assert "arc-eks:nodeGroup" in str(error)
+    assert "minSize <= desiredSize <= maxSize" in str(error)
+
+
+def test_open_public_endpoint_is_refused() -> None:
+    error = _error_of(set_config={"arc-eks:cluster": _dev_cluster(publicAccessCidrs=["0.0.0.0/0"])})
+    assert "arc-eks:cluster.publicAccessCidrs" in str(error)
+    assert "0.0.0.0/0" in str(error)
+
+
+def test_public_endpoint_without_allowlist_is_refused() -> None:
+    error = _error_of(set_config={"arc-eks:cluster": _dev_cluster(publicAccessCidrs=[])})
+    assert "publicAccessCidrs to list the networks" in str(error)
+
+
+def test_unpinned_kubernetes_version_is_refused() -> None:
+    error = _error_of(set_config={"arc-eks:cluster": _dev_cluster(kubernetesVersion="1.29")})
+    assert "arc-eks:cluster.kubernetesVersion: got '1.29'" in str(error)
+
+
+def test_instance_type_outside_known_capacity_is_refused() -> None:
+    error = _error_of(set_config={"arc-eks:nodeGroup": {"instanceType": "m7g.large"}})
+    assert "arc-eks:nodeGroup.instanceType: got 'm7g.large'" in str(error)
+
+
+def test_app_auth_needs_ids() -> None:
+    error = _error_of(set_config={"arc-eks:github": {"auth": "app"}})
+    assert "arc-eks:github" in str(error)
+    assert "appId and installationId" in str(error)
+
+
+def test_existing_vpc_and_new_vpc_settings_together_are_refused() -> None:
+    network = {
+        "vpcCidr": "10.9.0.0/16",
+        "existingVpc": {
+            "vpcId": "vpc-0123456789abcdef0",
+            "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        },
+    }
+    error = _error_of(set_config={"arc-eks:network": network})
+    assert "either existingVpc or the new-VPC settings" in str(error)
+
+
+def test_missing_token_secret_says_how_to_set_it() -> None:
+    error = _error_of(secrets={})
+    assert "arc-eks:githubToken: got (missing)" in str(error)
+    assert "pulumi config set --secret arc-eks:githubToken" in str(error)
+
+
+def test_token_in_plain_text_is_refused() -> None:
+    error = _error_of(secrets={}, set_config={"arc-eks:githubToken": "ghp_plaintexttoken"})
+    assert "arc-eks:githubToken: got (set in plain text)" in str(error)
+    assert "ghp_plaintexttoken" not in str(error)
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    error = _error_of(
+        secrets={},
+        set_config={
+            "arc-eks:nodeGroup": {"minSize": 0},
+            "arc-eks:controller": {"replicas": 9},
+        },
+    )
+    text = str(error)
+    assert "arc-eks:nodeGroup.minSize" in text
+    assert "arc-eks:controller.replicas" in text
+    assert "arc-eks:githubToken" in text
+    assert len(error.problems) == 3
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_preflight_lists_missing_secrets_of_each_shipped_stack(env: str) -> None:
+    from arc_eks.offline import stack_file
+    from arc_eks.preflight import check_stack_file
+    from tests.conftest import PROJECT_DIR
+
+    problems = check_stack_file(stack_file(PROJECT_DIR, env), env)
+    # The shipped files validate; only the secrets (never committed) are reported.
+    assert problems, "the shipped stack files carry no secrets"
+    assert all(p.value == "(missing)" and "--secret" in p.expected for p in problems)
