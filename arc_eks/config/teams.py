@@ -423,6 +423,12 @@ class PoolSpec(ConfigModel):
             raise ValueError("dockerResources only with docker: dind (there is no sidecar)")
         if self.work_volume is not None and self.docker != DockerMode.KUBERNETES:
             raise ValueError("workVolume only with docker: kubernetes")
+        if self.docker == DockerMode.KUBERNETES and (self.s3 or self.ecr):
+            raise ValueError(
+                "no s3/ecr grants with docker: kubernetes (job pods made by the container hooks "
+                "run under the namespace's default ServiceAccount, not the pool's IAM role; use "
+                "dind, none or kaniko for AWS access)"
+            )
         if self.docker == DockerMode.KANIKO and self.runner_image is None:
             raise ValueError(
                 "runnerImage with docker: kaniko (the image built from images/kaniko-runner, "

@@ -1,0 +1,317 @@
+"""Kubernetes manifests of a runner pool, as plain dicts: Namespace, ServiceAccount, RBAC,
+RunnerDeployment and HorizontalRunnerAutoscaler.
+
+The components hand these to pulumi-kubernetes; the offline review writes them out. Field names
+follow the legacy ARC CRDs (actions.summerwind.dev/v1alpha1) in ../shared/reference, which the
+tests validate every rendered object against.
+Ref: actions-runner-controller docs/automatically-scaling-runners.md, docs/using-custom-volumes.md
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from arc_eks import versions
+from arc_eks.config.teams import (
+    DOCKER_RESOURCES_DEFAULT,
+    DockerMode,
+    PercentageRunnersBusy,
+    ResolvedPool,
+    Resources,
+    WorkVolume,
+)
+
+ARC_API_VERSION = "actions.summerwind.dev/v1alpha1"
+CONTROLLER_NAMESPACE = "actions-runner-system"
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+MANAGED_BY = {"app.kubernetes.io/managed-by": "arc-eks"}
+TEAM_LABEL = "arc-eks.io/team"
+POOL_LABEL = "arc-eks.io/pool"
+
+# ubuntu-22.04/24.04 runner images: the runner user is uid 1001, and fsGroup 1001 makes the
+# projected IRSA token and the emptyDirs readable by it (seed 004).
+RUNNER_FS_GROUP = 1001
+# The docker group of the ubuntu-22.04 runner image; the dind daemon gives its socket to it.
+RUNNER_DOCKER_GID = 121
+RUNNER_WORK_DIR = "/runner/_work"
+DOCKER_SOCKET = "unix:///var/run/docker.sock"
+KANIKO_SCRATCH_DIR = "/kaniko-scratch"
+
+# Pod Security levels, most permissive first. Ref: kubernetes.io/docs/concepts/security/pod-security-standards
+POD_SECURITY_LEVEL = {
+    DockerMode.DIND: "privileged",  # the docker sidecar is privileged
+    DockerMode.KANIKO: "baseline",  # root + chroot (default capabilities), no privilege
+    DockerMode.KUBERNETES: "baseline",  # job pods run arbitrary workflow images, often as root
+    DockerMode.NONE: "baseline",  # ARC's runner container cannot be given restricted's settings
+}
+_ORDER = ("privileged", "baseline", "restricted")
+
+
+def namespace_name(team: str) -> str:
+    """One namespace per team, never the controller's (`actions-runner-system`)."""
+    return f"runners-{team}"
+
+
+def service_account_name(pool: ResolvedPool) -> str:
+    return f"{pool.name}-runner"
+
+
+def _labels(pool: ResolvedPool) -> dict[str, str]:
+    return {**MANAGED_BY, TEAM_LABEL: pool.team, POOL_LABEL: pool.name}
+
+
+def pod_security_level(modes: Iterable[DockerMode]) -> str:
+    """The level a team's namespace needs: the most permissive any of its pools needs.
+
+    A team that mixes dind with other modes gets `privileged` for all its pools (Pod Security
+    admission works per namespace); put such pools in a separate team to keep them baseline.
+    """
+    levels = [POD_SECURITY_LEVEL[m] for m in modes] or ["baseline"]
+    return min(levels, key=_ORDER.index)
+
+
+def namespace_manifest(team: str, modes: Iterable[DockerMode]) -> dict[str, Any]:
+    level = pod_security_level(modes)
+    version = versions.POD_SECURITY_VERSION
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": namespace_name(team),
+            "labels": {
+                **MANAGED_BY,
+                TEAM_LABEL: team,
+                "pod-security.kubernetes.io/enforce": level,
+                "pod-security.kubernetes.io/enforce-version": version,
+                "pod-security.kubernetes.io/warn": level,
+                "pod-security.kubernetes.io/warn-version": version,
+                # Audit against restricted: shows in the audit log what a stricter level would break.
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/audit-version": version,
+            },
+        },
+    }
+
+
+def service_account_manifest(pool: ResolvedPool, role_arn: str | None) -> dict[str, Any]:
+    """The pool's ServiceAccount: IRSA-annotated with a role, or a plain one without AWS access."""
+    metadata: dict[str, Any] = {
+        "name": service_account_name(pool),
+        "namespace": namespace_name(pool.team),
+        "labels": _labels(pool),
+    }
+    if role_arn is not None:
+        metadata["annotations"] = {IRSA_ROLE_ANNOTATION: role_arn}
+    manifest: dict[str, Any] = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+    # Container mode kubernetes needs the API token (the hooks create job pods); others never do.
+    if role_arn is None and pool.spec.docker != DockerMode.KUBERNETES:
+        manifest["automountServiceAccountToken"] = False
+    return manifest
+
+
+def container_hooks_rbac(pool: ResolvedPool) -> list[dict[str, Any]]:
+    """Role + RoleBinding the runner container hooks need (container mode kubernetes only).
+
+    ARC creates these itself only when the RunnerDeployment names no ServiceAccount; ours does.
+    Ref: actions/runner-container-hooks packages/k8s/README.md
+    """
+    if pool.spec.docker != DockerMode.KUBERNETES:
+        return []
+    name = f"{pool.name}-container-hooks"
+    namespace = namespace_name(pool.team)
+    rules = [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "create", "delete"]},
+        {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get", "create"]},
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
+        {
+            "apiGroups": ["batch"],
+            "resources": ["jobs"],
+            "verbs": ["get", "list", "create", "delete"],
+        },
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "create", "delete"]},
+    ]
+    meta = {"name": name, "namespace": namespace, "labels": _labels(pool)}
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": rules,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": service_account_name(pool),
+                    "namespace": namespace,
+                }
+            ],
+        },
+    ]
+
+
+def _resources(resources: Resources) -> dict[str, Any]:
+    return {
+        "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory},
+        "limits": {"cpu": resources.limits.cpu, "memory": resources.limits.memory},
+    }
+
+
+def _dind(pool: ResolvedPool) -> dict[str, Any]:
+    """dind: the daemon in a privileged `docker` sidecar; the runner stays unprivileged (seed 000)."""
+    docker_host = {"name": "DOCKER_HOST", "value": DOCKER_SOCKET}
+    shared = [
+        {"name": "var-run", "mountPath": "/var/run"},  # the socket
+        {
+            "name": "work",
+            "mountPath": RUNNER_WORK_DIR,
+        },  # `docker run -v $PWD` resolves in the sidecar
+        {"name": "tmp", "mountPath": "/tmp"},  # seed 004: /tmp shared with containers
+    ]
+    sidecar = {
+        "name": "docker",
+        "image": versions.DIND_IMAGE,
+        "args": ["dockerd", f"--host={DOCKER_SOCKET}", f"--group={RUNNER_DOCKER_GID}"],
+        # Unix socket only: no TCP listener, so no TLS certificates to generate.
+        "env": [docker_host, {"name": "DOCKER_TLS_CERTDIR", "value": ""}],
+        "securityContext": {"privileged": True},
+        "resources": _resources(pool.spec.docker_resources or DOCKER_RESOURCES_DEFAULT),
+        # /runner (ARC's own emptyDir) holds the externals that `container:` jobs mount.
+        "volumeMounts": [*shared, {"name": "runner", "mountPath": "/runner"}],
+    }
+    return {
+        "env": [docker_host],
+        "volumeMounts": shared,
+        "volumes": [
+            {"name": "var-run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+            {"name": "work", "emptyDir": {}},
+            {"name": "tmp", "emptyDir": {}},
+        ],
+        "sidecarContainers": [sidecar],
+    }
+
+
+def _kaniko() -> dict[str, Any]:
+    """kaniko: builds chrooted in a scratch emptyDir, never on the runner's root filesystem."""
+    return {
+        "env": [{"name": "KANIKO_SCRATCH_DIR", "value": KANIKO_SCRATCH_DIR}],
+        "volumeMounts": [{"name": "kaniko-scratch", "mountPath": KANIKO_SCRATCH_DIR}],
+        "volumes": [{"name": "kaniko-scratch", "emptyDir": {}}],
+    }
+
+
+def _kubernetes(work: WorkVolume) -> dict[str, Any]:
+    """Container mode kubernetes: job containers run as pods sharing an ephemeral EBS volume."""
+    return {
+        "containerMode": "kubernetes",
+        "workVolumeClaimTemplate": {
+            "storageClassName": work.storage_class_name,
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": work.size}},
+        },
+    }
+
+
+def runner_deployment_manifest(
+    pool: ResolvedPool, *, node_selector: dict[str, str]
+) -> dict[str, Any]:
+    spec = pool.spec
+    template: dict[str, Any] = {
+        spec.scope.kind: spec.scope.value,
+        "labels": list(spec.labels),
+        "image": spec.runner_image or versions.RUNNER_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "ephemeral": True,
+        # Never ARC's built-in dind: its daemon would run privileged inside the runner container.
+        "dockerEnabled": False,
+        "dockerdWithinRunnerContainer": False,
+        "serviceAccountName": service_account_name(pool),
+        "securityContext": {"fsGroup": RUNNER_FS_GROUP},
+        "resources": _resources(spec.resources),
+        "nodeSelector": dict(node_selector),
+    }
+    if spec.group:
+        template["group"] = spec.group
+    if spec.docker == DockerMode.DIND:
+        template.update(_dind(pool))
+    elif spec.docker == DockerMode.KANIKO:
+        template.update(_kaniko())
+    elif spec.docker == DockerMode.KUBERNETES:
+        template.update(_kubernetes(spec.work_volume or WorkVolume()))
+    return {
+        "apiVersion": ARC_API_VERSION,
+        "kind": "RunnerDeployment",
+        "metadata": {
+            "name": pool.name,
+            "namespace": namespace_name(pool.team),
+            "labels": _labels(pool),
+        },
+        # No `replicas`: the HorizontalRunnerAutoscaler owns it.
+        "spec": {"template": {"metadata": {"labels": _labels(pool)}, "spec": template}},
+    }
+
+
+def _number(value: float) -> str:
+    """HRA thresholds and factors are strings in the CRD (`'0.75'`, `'2'`)."""
+    return f"{value:g}"
+
+
+def horizontal_runner_autoscaler_manifest(
+    pool: ResolvedPool, *, webhook_server: bool
+) -> dict[str, Any]:
+    scaling = pool.spec.autoscaling
+    metric = scaling.metric
+    if isinstance(metric, PercentageRunnersBusy):
+        rendered: dict[str, Any] = {
+            "type": metric.type,
+            "scaleUpThreshold": _number(metric.scale_up_threshold),
+            "scaleDownThreshold": _number(metric.scale_down_threshold),
+            "scaleUpFactor": _number(metric.scale_up_factor),
+            "scaleDownFactor": _number(metric.scale_down_factor),
+        }
+    else:
+        rendered = {"type": metric.type}
+        if metric.repository_names:
+            rendered["repositoryNames"] = list(metric.repository_names)
+    spec: dict[str, Any] = {
+        "scaleTargetRef": {"kind": "RunnerDeployment", "name": pool.name},
+        "minReplicas": scaling.min,
+        "maxReplicas": scaling.max,
+        "scaleDownDelaySecondsAfterScaleOut": scaling.scale_down_delay_seconds,
+        "metrics": [rendered],
+    }
+    if scaling.schedules:
+        overrides = []
+        for schedule in scaling.schedules:
+            override: dict[str, Any] = {
+                "startTime": schedule.start.isoformat(),
+                "endTime": schedule.end.isoformat(),
+                "minReplicas": schedule.min,
+            }
+            if schedule.recurrence:
+                rule: dict[str, Any] = {"frequency": schedule.recurrence}
+                if schedule.until:
+                    rule["untilTime"] = schedule.until.isoformat()
+                override["recurrenceRule"] = rule
+            overrides.append(override)
+        spec["scheduledOverrides"] = overrides
+    if webhook_server:
+        # Scale up on each queued job as GitHub reports it, without waiting for the poll.
+        spec["scaleUpTriggers"] = [
+            {"githubEvent": {"workflowJob": {}}, "duration": scaling.webhook_scale_up_duration}
+        ]
+    return {
+        "apiVersion": ARC_API_VERSION,
+        "kind": "HorizontalRunnerAutoscaler",
+        "metadata": {
+            "name": pool.name,
+            "namespace": namespace_name(pool.team),
+            "labels": _labels(pool),
+        },
+        "spec": spec,
+    }

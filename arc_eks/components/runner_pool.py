@@ -1,0 +1,93 @@
+"""RunnerPool: one pool's RunnerDeployment and HorizontalRunnerAutoscaler (and hooks RBAC)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from arc_eks.builders.runner import (
+    container_hooks_rbac,
+    horizontal_runner_autoscaler_manifest,
+    runner_deployment_manifest,
+)
+from arc_eks.config.teams import ResolvedPool
+
+
+@dataclass(frozen=True)
+class RunnerPoolArgs:
+    """Inputs of a RunnerPool."""
+
+    pool: ResolvedPool
+    node_selector: dict[str, str]
+    """Places runner pods on the runner node group (ClusterHandles.runner_node_selector)."""
+    webhook_server: bool
+    """Whether the controller runs its webhook server (adds webhook scale-up triggers)."""
+    service_account: pulumi.Resource
+    """The pool's ServiceAccount (IrsaServiceAccount): it must exist before runner pods do."""
+    controller: Sequence[pulumi.Resource] = ()
+    """The ARC controller release: its CRDs and admission webhooks must exist first."""
+
+
+class RunnerPool(pulumi.ComponentResource):
+    """The runners of one pool. The Kubernetes provider comes from the parent's `providers`."""
+
+    runner_deployment_name: pulumi.Output[str]
+    autoscaler_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: RunnerPoolArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("arc-eks:runners:RunnerPool", name, None, opts)
+        pool = args.pool
+        waits_for = [*args.controller, args.service_account]
+
+        for manifest in container_hooks_rbac(pool):
+            kind = manifest["kind"]
+            if kind == "Role":
+                k8s.rbac.v1.Role(
+                    f"{name}-hooks-role",
+                    metadata=manifest["metadata"],
+                    rules=manifest["rules"],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.service_account]),
+                )
+            else:
+                k8s.rbac.v1.RoleBinding(
+                    f"{name}-hooks-binding",
+                    metadata=manifest["metadata"],
+                    role_ref=manifest["roleRef"],
+                    subjects=manifest["subjects"],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.service_account]),
+                )
+
+        deployment = runner_deployment_manifest(pool, node_selector=args.node_selector)
+        runners = k8s.apiextensions.CustomResource(
+            f"{name}-runners",
+            api_version=deployment["apiVersion"],
+            kind=deployment["kind"],
+            metadata=deployment["metadata"],
+            spec=deployment["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
+        )
+        autoscaler = horizontal_runner_autoscaler_manifest(pool, webhook_server=args.webhook_server)
+        hra = k8s.apiextensions.CustomResource(
+            f"{name}-autoscaler",
+            api_version=autoscaler["apiVersion"],
+            kind=autoscaler["kind"],
+            metadata=autoscaler["metadata"],
+            spec=autoscaler["spec"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.controller, runners]),
+        )
+        # Resolved through the resources' ids, so readers wait for them to exist.
+        self.runner_deployment_name = runners.id.apply(
+            lambda _: str(deployment["metadata"]["name"])
+        )
+        self.autoscaler_name = hra.id.apply(lambda _: str(autoscaler["metadata"]["name"]))
+        self.register_outputs(
+            {
+                "runnerDeploymentName": self.runner_deployment_name,
+                "autoscalerName": self.autoscaler_name,
+            }
+        )

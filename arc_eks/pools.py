@@ -1,0 +1,177 @@
+"""The runner pools of a stack: one RunnerTeam per team, and per pool an IrsaServiceAccount and a
+RunnerPool. The single entry point the program calls is `build_runner_pools`.
+
+Names are stable: every resource is named after its team and pool only, so adding a pool adds
+that pool's resources and changes no other resource's name or inputs (one exception, by design:
+the first dind pool of a team raises the team Namespace's Pod Security level to privileged).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from arc_eks.builders.runner import namespace_name, service_account_name
+from arc_eks.builders.s3_grants import cross_account_bucket_statements
+from arc_eks.components.handles import ClusterHandles
+from arc_eks.components.irsa_service_account import (
+    IrsaServiceAccount,
+    IrsaServiceAccountArgs,
+    role_name,
+)
+from arc_eks.components.runner_pool import RunnerPool, RunnerPoolArgs
+from arc_eks.components.runner_team import RunnerTeam, RunnerTeamArgs
+from arc_eks.config.stack import StackConfig
+from arc_eks.config.teams import ResolvedPool, ResolvedS3Grant
+
+
+@dataclass(frozen=True)
+class PoolExport:
+    """What the stack exports about one pool."""
+
+    team: str
+    pool: str
+    namespace: str
+    service_account: str
+    role_arn: pulumi.Output[str] | None
+    """None when the pool has no AWS access (no role exists)."""
+
+    def as_output(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "pool": self.pool,
+            "namespace": self.namespace,
+            "serviceAccount": self.service_account,
+            "roleArn": self.role_arn,
+        }
+
+
+@dataclass(frozen=True)
+class PoolsResult:
+    """Everything `build_runner_pools` created that the program exports."""
+
+    pools: dict[str, PoolExport] = field(default_factory=dict)
+    """Per pool key (`<team>-<pool>`)."""
+    cross_account_bucket_statements: dict[str, pulumi.Output[list[dict[str, Any]]]] = field(
+        default_factory=dict
+    )
+    """Per `<team>-<pool>/<bucket>`: statements the bucket's owner must add to its bucket policy."""
+    teams: dict[str, RunnerTeam] = field(default_factory=dict)
+
+    def exports(self) -> dict[str, Any]:
+        """One value for `pulumi.export("runnerPools", ...)`."""
+        return {
+            "pools": {key: export.as_output() for key, export in self.pools.items()},
+            "crossAccountBucketPolicyStatements": dict(self.cross_account_bucket_statements),
+        }
+
+
+def _tags(stack: StackConfig, pool: ResolvedPool) -> dict[str, str]:
+    return {**stack.tags, "arc-eks:team": pool.team, "arc-eks:pool": pool.name}
+
+
+def build_runner_pools(
+    pools: Sequence[ResolvedPool],
+    *,
+    stack: StackConfig,
+    cluster: ClusterHandles,
+    depends_on: Sequence[pulumi.Resource],
+    opts_parent: pulumi.Resource | None = None,
+) -> PoolsResult:
+    """Create every pool of the current stack (from `load_team_pools`).
+
+    `depends_on` is the ARC controller release: RunnerDeployments and autoscalers wait for it
+    (CRDs and the admission webhook). Kubernetes resources use `cluster.k8s_provider` through
+    each RunnerTeam's `providers`.
+    """
+    result = PoolsResult()
+    by_team: dict[str, list[ResolvedPool]] = {}
+    for pool in sorted(pools, key=lambda p: p.key):
+        by_team.setdefault(pool.team, []).append(pool)
+
+    for team, team_pools in by_team.items():
+        runner_team = RunnerTeam(
+            team,
+            RunnerTeamArgs(team=team, modes=[p.spec.docker for p in team_pools]),
+            opts=pulumi.ResourceOptions(parent=opts_parent, providers=[cluster.k8s_provider]),
+        )
+        result.teams[team] = runner_team
+        for pool in team_pools:
+            _build_pool(
+                pool,
+                runner_team,
+                stack=stack,
+                cluster=cluster,
+                depends_on=depends_on,
+                result=result,
+            )
+    return result
+
+
+def _build_pool(
+    pool: ResolvedPool,
+    team: RunnerTeam,
+    *,
+    stack: StackConfig,
+    cluster: ClusterHandles,
+    depends_on: Sequence[pulumi.Resource],
+    result: PoolsResult,
+) -> None:
+    identity = IrsaServiceAccount(
+        pool.key,
+        IrsaServiceAccountArgs(
+            pool=pool,
+            role_name=role_name(cluster.cluster_name, pool),
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            region=cluster.region,
+            account_id=cluster.account_id,
+            tags=_tags(stack, pool),
+            depends_on=[team.namespace_resource],
+        ),
+        opts=pulumi.ResourceOptions(parent=team),
+    )
+    RunnerPool(
+        pool.key,
+        RunnerPoolArgs(
+            pool=pool,
+            node_selector=dict(cluster.runner_node_selector),
+            webhook_server=stack.controller.webhook_server,
+            service_account=identity,
+            controller=list(depends_on),
+        ),
+        opts=pulumi.ResourceOptions(parent=team),
+    )
+    result.pools[pool.key] = PoolExport(
+        team=pool.team,
+        pool=pool.name,
+        namespace=namespace_name(pool.team),
+        service_account=service_account_name(pool),
+        role_arn=identity.role_arn,
+    )
+    if identity.role_arn is None:
+        return
+    for grant in pool.s3:
+        if grant.account_id is not None:
+            key = f"{pool.key}/{grant.bucket}"
+            result.cross_account_bucket_statements[key] = _owner_statements(
+                identity.role_arn, grant, sid_prefix=f"{pool.team}{pool.name}"
+            )
+
+
+def _owner_statements(
+    role_arn: pulumi.Output[str], grant: ResolvedS3Grant, *, sid_prefix: str
+) -> pulumi.Output[list[dict[str, Any]]]:
+    def render(arn: str) -> list[dict[str, Any]]:
+        return cross_account_bucket_statements(grant, role_arn=arn, sid_prefix=sid_prefix)
+
+    return role_arn.apply(render)
+
+
+def bucket_policy_json(statements: list[dict[str, Any]]) -> str:
+    """Render statements as a complete bucket policy, for the owner's convenience."""
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
