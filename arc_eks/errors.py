@@ -31,7 +31,7 @@ def format_path(prefix: str, loc: Sequence[int | str]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            out += f".{part}" if out and not out.endswith(":") else str(part)
     return out
 
 

@@ -104,4 +104,9 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
     pulumi.export("clusterAutoscalerRoleArn", autoscaler.role_arn)
     pulumi.export("controllerNamespace", controller.namespace)
-    result.export()
+    exports = result.exports()
+    pulumi.export("runnerPools", exports["pools"])
+    # Statements the owners of other accounts' buckets must add to their bucket policies.
+    pulumi.export(
+        "crossAccountBucketPolicyStatements", exports["crossAccountBucketPolicyStatements"]
+    )
