@@ -1,0 +1,87 @@
+"""HorizontalRunnerAutoscaler (legacy ARC): no unrecoverable scale-to-zero, bounded maxReplicas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import Severity
+
+from ._support import UNKNOWN, Finding, Rule, as_list, as_number, get, show
+
+HRA = "kubernetes:actions.summerwind.dev/v1alpha1:HorizontalRunnerAutoscaler"
+PERCENTAGE_RUNNERS_BUSY = "PercentageRunnersBusy"
+
+
+def check_zero_with_busy(
+    typ: str, props: dict[str, Any], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    metrics = get(props, "spec", "metrics")
+    if metrics is UNKNOWN:
+        return
+    types = [get(m, "type") for m in as_list(metrics)]
+    if PERCENTAGE_RUNNERS_BUSY not in types:
+        return
+    why = (
+        "with PercentageRunnersBusy: at 0 runners no runner is ever busy, so the pool never "
+        "scales up again"
+    )
+    if as_number(get(props, "spec", "minReplicas")) == 0:
+        yield Finding("spec.minReplicas", f"0 {why}")
+    for index, override in enumerate(as_list(get(props, "spec", "scheduledOverrides"))):
+        if as_number(get(override, "minReplicas")) == 0:
+            yield Finding(
+                f"spec.scheduledOverrides[{index}].minReplicas",
+                f"0 (from {show(get(override, 'startTime'))}) {why}",
+            )
+
+
+NO_ZERO_WITH_BUSY = Rule(
+    name="arc-hra-no-scale-to-zero-with-percentage-busy",
+    description="A HorizontalRunnerAutoscaler with the PercentageRunnersBusy metric keeps at least "
+    "one runner (minReplicas, scheduled overrides included): from zero runners the metric can "
+    "never trigger a scale-up.",
+    remediation="set autoscaling.min (and every schedule's min) to 1 or more, or use the "
+    "TotalNumberOfQueuedAndInProgressWorkflowRuns metric / webhook scale-up for scale-to-zero",
+    resource_types=frozenset({HRA}),
+    check=check_zero_with_busy,
+    severity=Severity.HIGH,
+)
+
+
+def check_max_replicas(
+    typ: str, props: dict[str, Any], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    value = get(props, "spec", "maxReplicas")
+    if value is UNKNOWN:
+        return
+    cap = float(config["maxReplicas"])
+    number = as_number(value)
+    if number is None:
+        yield Finding("spec.maxReplicas", f"{show(value)}: set a bound (at most {int(cap)})")
+    elif number > cap:
+        yield Finding(
+            "spec.maxReplicas", f"{int(number)} exceeds this environment's cap of {int(cap)}"
+        )
+
+
+MAX_REPLICAS_CAP = Rule(
+    name="arc-hra-max-replicas-cap",
+    description="Every HorizontalRunnerAutoscaler sets maxReplicas within the environment's cap, "
+    "so one pool cannot take the node group (and the AWS bill) for itself.",
+    remediation="lower autoscaling.max in the team file, or ask the platform team to raise the "
+    "cap (policies/config/<env>.json: arc-hra-max-replicas-cap.maxReplicas)",
+    resource_types=frozenset({HRA}),
+    check=check_max_replicas,
+    config={
+        "maxReplicas": {
+            "type": "integer",
+            "minimum": 1,
+            "default": 20,
+            "description": "Largest maxReplicas a pool may set in this environment.",
+        }
+    },
+    severity=Severity.MEDIUM,
+)
+
+RULES = (NO_ZERO_WITH_BUSY, MAX_REPLICAS_CAP)

@@ -1,0 +1,276 @@
+"""Stack-wide rules: relations between resources that no single resource shows.
+
+- every runner pool's ServiceAccount has its own IRSA role (no role ARN on two ServiceAccounts, no
+  role trusted by two ServiceAccounts, no ServiceAccount shared by two runner pools);
+- the pools' maximum demand (maxReplicas x per-pod requests, sidecars included) fits the node
+  group's maximum capacity (maxSize x allocatable of the instance type, from policy config).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import Severity
+
+from ._support import (
+    UNKNOWN,
+    StackResource,
+    StackRule,
+    as_list,
+    as_number,
+    get,
+    iter_statements,
+    json_document,
+)
+from .nodes import AWS_NODE_GROUP, EKS_MANAGED_NODE_GROUP
+from .quantities import cpu_millis, memory_mib
+from .workloads import RUNNER_DEPLOYMENT, RUNNER_KINDS, RUNNER_SET, containers, pod_spec
+
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+ROLE = "aws:iam/role:Role"
+HRA = "kubernetes:actions.summerwind.dev/v1alpha1:HorizontalRunnerAutoscaler"
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def _namespace(resource: StackResource) -> str:
+    namespace = get(resource.props, "metadata", "namespace")
+    return namespace if isinstance(namespace, str) and namespace else "default"
+
+
+def _k8s_name(resource: StackResource) -> str:
+    name = get(resource.props, "metadata", "name")
+    return name if isinstance(name, str) and name else resource.name
+
+
+def _trusted_subjects(role: StackResource) -> set[str]:
+    document = json_document(get(role.props, "assumeRolePolicy"))
+    subjects: set[str] = set()
+    if not isinstance(document, dict):
+        return subjects
+    for _, statement in iter_statements(document):
+        federated = as_list(get(statement, "Principal", "Federated"))
+        if not any(isinstance(p, str) and "oidc-provider/" in p for p in federated):
+            continue
+        condition = get(statement, "Condition")
+        if not isinstance(condition, dict):
+            continue
+        for entries in condition.values():
+            if not isinstance(entries, dict):
+                continue
+            for key, values in entries.items():
+                if key.endswith(":sub"):
+                    subjects |= {v for v in as_list(values) if isinstance(v, str)}
+    return subjects
+
+
+def check_one_role_per_service_account(
+    resources: list[StackResource], config: Mapping[str, Any]
+) -> Iterator[tuple[str | None, str]]:
+    by_arn: dict[str, list[StackResource]] = defaultdict(list)
+    for sa in (r for r in resources if r.type == SERVICE_ACCOUNT):
+        arn = get(sa.props, "metadata", "annotations", ROLE_ARN_ANNOTATION)
+        if isinstance(arn, str) and arn:
+            by_arn[arn].append(sa)
+    for arn, accounts in by_arn.items():
+        if len(accounts) > 1:
+            names = sorted(f"{_namespace(a)}/{_k8s_name(a)}" for a in accounts)
+            for account in accounts[1:]:
+                yield (
+                    account.urn,
+                    f"{SERVICE_ACCOUNT} '{account.name}': metadata.annotations"
+                    f"[{ROLE_ARN_ANNOTATION}] = {arn} is shared by ServiceAccounts {names}",
+                )
+    for role in (r for r in resources if r.type == ROLE):
+        subjects = _trusted_subjects(role)
+        if len(subjects) > 1:
+            yield (
+                role.urn,
+                f"{ROLE} '{role.name}': assumeRolePolicy trusts {len(subjects)} ServiceAccounts "
+                f"{sorted(subjects)}; one role per ServiceAccount",
+            )
+    users: dict[tuple[str, str], list[StackResource]] = defaultdict(list)
+    for pool in (r for r in resources if r.type in RUNNER_KINDS):
+        _, spec = pod_spec(pool.type, pool.props)
+        sa_name = get(spec, "serviceAccountName")
+        if isinstance(sa_name, str) and sa_name:
+            users[(_namespace(pool), sa_name)].append(pool)
+    for (namespace, sa_name), pools in users.items():
+        if len(pools) > 1:
+            names = sorted(p.name for p in pools)
+            for pool in pools[1:]:
+                yield (
+                    pool.urn,
+                    f"{pool.type} '{pool.name}': spec.template.spec.serviceAccountName = "
+                    f"{namespace}/{sa_name} is shared by runner pools {names}",
+                )
+
+
+ONE_ROLE_PER_SERVICE_ACCOUNT = StackRule(
+    name="kubernetes-irsa-one-role-per-service-account",
+    description="Every runner pool has its own ServiceAccount and IRSA role: no role ARN annotated "
+    "on two ServiceAccounts, no role trusting two ServiceAccounts, no ServiceAccount used by two "
+    "pools (one pool's jobs must not get another pool's AWS permissions).",
+    remediation="give each pool its own IrsaServiceAccount (the package does this per pool); do "
+    "not reuse serviceAccountName or role ARNs across pools",
+    check=check_one_role_per_service_account,
+    severity=Severity.HIGH,
+)
+
+
+def pod_requests(typ: str, props: dict[str, Any]) -> tuple[float, float]:
+    """(CPU millicores, memory MiB) one pod of this runner pool requests, sidecars included."""
+    base, spec = pod_spec(typ, props)
+    if not isinstance(spec, dict):
+        return 0.0, 0.0
+    cpu = memory = init_cpu = init_memory = 0.0
+    for container in containers(typ, spec, base):
+        requests = get(container.resources, "requests")
+        c = cpu_millis(get(requests, "cpu")) or 0.0
+        m = memory_mib(get(requests, "memory")) or 0.0
+        if ".initContainers[" in container.path:
+            init_cpu, init_memory = max(init_cpu, c), max(init_memory, m)
+        else:
+            cpu, memory = cpu + c, memory + m
+    return max(cpu, init_cpu), max(memory, init_memory)
+
+
+def _node_groups(resources: list[StackResource]) -> list[StackResource]:
+    components = [r for r in resources if r.type == EKS_MANAGED_NODE_GROUP]
+    raw = [
+        r for r in resources if r.type == AWS_NODE_GROUP and r.parent_type != EKS_MANAGED_NODE_GROUP
+    ]
+    return components + raw
+
+
+def check_capacity(
+    resources: list[StackResource], config: Mapping[str, Any]
+) -> Iterator[tuple[str | None, str]]:
+    table: Mapping[str, Any] = config["allocatable"]
+    capacity_cpu = capacity_memory = capacity_pods = 0.0
+    groups = _node_groups(resources)
+    if not groups:
+        return
+    for group in groups:
+        max_size = as_number(get(group.props, "scalingConfig", "maxSize"))
+        types = get(group.props, "instanceTypes")
+        if max_size is None or types is UNKNOWN:
+            return  # unknown during preview: nothing to compare against
+        instance_type = next(iter(as_list(types)), None) or config["defaultInstanceType"]
+        figures = table.get(instance_type)
+        if not isinstance(figures, dict):
+            yield (
+                group.urn,
+                f"{group.type} '{group.name}': instanceTypes = {instance_type!r} has no "
+                "allocatable figures in the policy config (allocatable)",
+            )
+            return
+        capacity_cpu += max_size * (
+            float(figures["cpuMillis"]) - config["perNodeOverheadCpuMillis"]
+        )
+        capacity_memory += max_size * (
+            float(figures["memoryMib"]) - config["perNodeOverheadMemoryMib"]
+        )
+        capacity_pods += max_size * float(figures["maxPods"])
+
+    deployments = {
+        (_namespace(r), _k8s_name(r)): r
+        for r in resources
+        if r.type in (RUNNER_DEPLOYMENT, RUNNER_SET)
+    }
+    scaled: set[tuple[str, str]] = set()
+    demand_cpu = demand_memory = demand_pods = 0.0
+    lines: list[str] = []
+    for hra in (r for r in resources if r.type == HRA):
+        target = (_namespace(hra), str(get(hra.props, "spec", "scaleTargetRef", "name")))
+        max_replicas = as_number(get(hra.props, "spec", "maxReplicas"))
+        pool = deployments.get(target)
+        if pool is None or max_replicas is None:
+            continue
+        scaled.add(target)
+        cpu, memory = pod_requests(pool.type, pool.props)
+        demand_cpu += max_replicas * cpu
+        demand_memory += max_replicas * memory
+        demand_pods += max_replicas
+        lines.append(f"{target[0]}/{target[1]} {int(max_replicas)}x({int(cpu)}m, {int(memory)}Mi)")
+    for key, pool in deployments.items():
+        if key in scaled:
+            continue
+        replicas = as_number(get(pool.props, "spec", "replicas"))
+        replicas = 1.0 if replicas is None else replicas
+        cpu, memory = pod_requests(pool.type, pool.props)
+        demand_cpu += replicas * cpu
+        demand_memory += replicas * memory
+        demand_pods += replicas
+
+    over = []
+    if demand_cpu > capacity_cpu:
+        over.append(f"CPU {int(demand_cpu)}m > {int(capacity_cpu)}m")
+    if demand_memory > capacity_memory:
+        over.append(f"memory {int(demand_memory)}Mi > {int(capacity_memory)}Mi")
+    if demand_pods > capacity_pods:
+        over.append(f"pods {int(demand_pods)} > {int(capacity_pods)}")
+    if over:
+        groups_text = ", ".join(f"{g.type} '{g.name}'" for g in groups)
+        yield (
+            groups[0].urn,
+            f"runner pools at maxReplicas request {'; '.join(over)}, beyond the node group "
+            f"maximum ({groups_text}: scalingConfig.maxSize x allocatable); largest pools: "
+            f"{sorted(lines, key=len)[-3:]}",
+        )
+
+
+_DEFAULT_ALLOCATABLE = {
+    # EKS AL2023 allocatable of t3a.large (2 vCPU, 35 pods): kube-reserved 70m CPU, 255Mi + 11Mi
+    # per pod + 100Mi eviction from ~7,859 MiB MemTotal. Mirrors arc_eks/capacity.py (which this
+    # pack cannot import: it runs in its own virtualenv).
+    "t3a.large": {"cpuMillis": 1930, "memoryMib": 7119, "maxPods": 35},
+}
+
+CAPACITY_FITS_NODE_GROUP = StackRule(
+    name="arc-runner-capacity-fits-node-group",
+    description="The runner pools' maximum demand (sum of maxReplicas x per-pod requests, "
+    "sidecars included) fits the node group's maximum capacity (maxSize x allocatable CPU, "
+    "memory and pods of the instance type); beyond it runners stay Pending at peak.",
+    remediation="lower pools' autoscaling.max or requests, or raise nodeGroup.maxSize in the "
+    "stack config",
+    check=check_capacity,
+    config={
+        "allocatable": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "cpuMillis": {"type": "number", "minimum": 1},
+                    "memoryMib": {"type": "number", "minimum": 1},
+                    "maxPods": {"type": "number", "minimum": 1},
+                },
+                "required": ["cpuMillis", "memoryMib", "maxPods"],
+            },
+            "default": _DEFAULT_ALLOCATABLE,
+            "description": "Allocatable CPU (millicores), memory (MiB) and pods per instance type.",
+        },
+        "defaultInstanceType": {
+            "type": "string",
+            "default": "t3a.large",
+            "description": "Instance type assumed when a node group names none in instanceTypes "
+            "(it comes from its launch template).",
+        },
+        "perNodeOverheadCpuMillis": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0,
+            "description": "CPU each node keeps for DaemonSets/add-ons, subtracted from allocatable.",
+        },
+        "perNodeOverheadMemoryMib": {
+            "type": "number",
+            "minimum": 0,
+            "default": 0,
+            "description": "Memory each node keeps for DaemonSets/add-ons.",
+        },
+    },
+    severity=Severity.MEDIUM,
+)
+
+RULES = (ONE_ROLE_PER_SERVICE_ACCOUNT, CAPACITY_FITS_NODE_GROUP)
