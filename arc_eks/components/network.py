@@ -83,25 +83,13 @@ class Network(pulumi.ComponentResource):
         for index in range(cfg.availability_zone_count):
             az = zones.names[index]
             suffix = chr(ord("a") + index)
-            public = aws.ec2.Subnet(
+            public = self._routed_subnet(
                 f"{name}-public-{suffix}",
                 vpc_id=vpc.id,
                 cidr_block=plan.public[index],
                 availability_zone=az,
-                map_public_ip_on_launch=False,  # only NAT and load balancers live here
-                tags={
-                    **args.tags,
-                    **cluster_tag,
-                    "Name": f"{name}-public-{suffix}",
-                    "kubernetes.io/role/elb": "1",
-                },
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{suffix}",
-                subnet_id=public.id,
                 route_table_id=public_rt.id,
-                opts=child,
+                tags={**args.tags, **cluster_tag, "kubernetes.io/role/elb": "1"},
             )
             public_subnets.append(public)
             if index == 0 or cfg.nat_gateways == "perAz":
@@ -120,19 +108,6 @@ class Network(pulumi.ComponentResource):
                 )
                 nat_ids.append(nat.id)
 
-            private = aws.ec2.Subnet(
-                f"{name}-private-{suffix}",
-                vpc_id=vpc.id,
-                cidr_block=plan.private[index],
-                availability_zone=az,
-                tags={
-                    **args.tags,
-                    **cluster_tag,
-                    "Name": f"{name}-private-{suffix}",
-                    "kubernetes.io/role/internal-elb": "1",
-                },
-                opts=child,
-            )
             private_rt = aws.ec2.RouteTable(
                 f"{name}-private-{suffix}",
                 vpc_id=vpc.id,
@@ -144,14 +119,43 @@ class Network(pulumi.ComponentResource):
                 tags={**args.tags, "Name": f"{name}-private-{suffix}"},
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(
+            private = self._routed_subnet(
                 f"{name}-private-{suffix}",
-                subnet_id=private.id,
+                vpc_id=vpc.id,
+                cidr_block=plan.private[index],
+                availability_zone=az,
                 route_table_id=private_rt.id,
-                opts=child,
+                tags={**args.tags, **cluster_tag, "kubernetes.io/role/internal-elb": "1"},
             )
             private_subnets.append(private)
 
         self.vpc_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private_subnets])
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public_subnets])
+
+    def _routed_subnet(
+        self,
+        name: str,
+        *,
+        vpc_id: pulumi.Input[str],
+        cidr_block: str,
+        availability_zone: pulumi.Input[str],
+        route_table_id: pulumi.Input[str],
+        tags: dict[str, str],
+    ) -> aws.ec2.Subnet:
+        """A subnet and its route table association (both named `name`)."""
+        child = pulumi.ResourceOptions(parent=self)
+        subnet = aws.ec2.Subnet(
+            name,
+            vpc_id=vpc_id,
+            cidr_block=cidr_block,
+            availability_zone=availability_zone,
+            # Nothing here gets a public IP by itself: only NAT gateways and load balancers.
+            map_public_ip_on_launch=False,
+            tags={**tags, "Name": name},
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(
+            name, subnet_id=subnet.id, route_table_id=route_table_id, opts=child
+        )
+        return subnet
