@@ -6,7 +6,7 @@ or, from some programs, as objects; both are read.
 
 Exception for `Resource: "*"` (documented in docs/policy-and-review.md): AWS offers no resource-level
 permissions for read-only Describe/List calls (cluster-autoscaler's `autoscaling:Describe*`,
-`ec2:DescribeInstanceTypes`, `eks:DescribeNodegroup`), so read-only actions may use `*`. A write
+`ec2:DescribeInstanceTypes`, `ecr:GetAuthorizationToken`), so read-only actions may use `*`. A write
 action may use `*` only when a `ResourceTag/` condition scopes it to tagged resources (the
 cluster-autoscaler pattern: `autoscaling:SetDesiredCapacity` only on ASGs tagged for this cluster);
 never bare.

@@ -38,10 +38,26 @@ from pulumi_policy.proxy import (  # noqa: F401
 )
 
 
+_SIG = "4dabf18193072939515e22adb298388d"
+_RESOURCE_REFERENCE = "5cf8f73096256a8f31e491e813e4eb8e"
+
+
+def _as_analyzers_see(value: Any) -> Any:
+    """The engine marshals props for analyzers without resource references (a reference becomes
+    the resource's id, or its URN for a component) and without nulls."""
+    if isinstance(value, Mapping):
+        if value.get(_SIG) == _RESOURCE_REFERENCE:
+            return value.get("id") or value.get("urn", "")
+        return {k: _as_analyzers_see(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_as_analyzers_see(v) for v in value]
+    return value
+
+
 def wire_properties(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """Inputs as they cross the gRPC boundary: a Struct, read back with MessageToDict."""
     struct = struct_pb2.Struct()
-    struct.update(dict(inputs))
+    struct.update(_as_analyzers_see(inputs))
     wire: dict[str, Any] = json_format.MessageToDict(struct)
     return wire
 
