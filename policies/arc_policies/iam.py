@@ -85,9 +85,11 @@ READ_ONLY_CONFIG: dict[str, dict[str, Any]] = {
         "items": {"type": "string"},
         "default": [
             "ec2:GetInstanceTypesFromInstanceRequirements",
+            "ecr:GetAuthorizationToken",
             "sts:GetCallerIdentity",
         ],
-        "description": 'Further read-only actions AWS only grants on Resource "*".',
+        "description": "Further non-mutating actions that AWS authorizes only on Resource "
+        '"*" (no resource-level permissions); they may use "*".',
     },
 }
 

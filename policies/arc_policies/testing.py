@@ -25,9 +25,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
-
-# The engine's sentinels for values only the update will know (re-exported for tests).
-from pulumi_policy.proxy import (  # noqa: F401
+from pulumi_policy.proxy import (
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_NUMBER_VALUE,
@@ -37,6 +35,14 @@ from pulumi_policy.proxy import (  # noqa: F401
     unknown_checking_proxy,
 )
 
+# The engine's sentinels for values only the update will know, for tests to plant.
+UNKNOWN_SENTINELS = {
+    "array": UNKNOWN_ARRAY_VALUE,
+    "boolean": UNKNOWN_BOOLEAN_VALUE,
+    "number": UNKNOWN_NUMBER_VALUE,
+    "object": UNKNOWN_OBJECT_VALUE,
+    "string": UNKNOWN_STRING_VALUE,
+}
 
 _SIG = "4dabf18193072939515e22adb298388d"
 _RESOURCE_REFERENCE = "5cf8f73096256a8f31e491e813e4eb8e"
