@@ -145,6 +145,9 @@ class ArcMocks(pulumi.runtime.Mocks):
             }
         if token == "aws:index/getRegion:getRegion":
             return {"name": FAKE_REGION, "region": FAKE_REGION, "id": FAKE_REGION}
+        if token == "aws:eks/getAddonVersion:getAddonVersion":
+            # A made-up version: offline runs only check that the program pins *a* version.
+            return {"version": "v0.0.0-offline.1", "id": "offline"}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         return {}

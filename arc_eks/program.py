@@ -18,6 +18,7 @@ from arc_eks.components.actions_runner_controller import (
 from arc_eks.components.cert_manager import CertManager
 from arc_eks.components.cluster import RunnerCluster, RunnerClusterArgs
 from arc_eks.components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from arc_eks.components.ebs_csi_driver import EbsCsiDriver, EbsCsiDriverArgs
 from arc_eks.components.handles import (
     RUNNER_NODE_LABEL_KEY,
     RUNNER_NODE_LABEL_VALUE,
@@ -57,6 +58,18 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             public_subnet_ids=network.public_subnet_ids,
+            tags=tags,
+        ),
+    )
+    # Work volumes of `docker: kubernetes` pools (and any PVC) need the EBS CSI driver.
+    EbsCsiDriver(
+        "ebs-csi-driver",
+        EbsCsiDriverArgs(
+            cluster_name=cluster_name,
+            kubernetes_version=stack.cluster.kubernetes_version,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            depends_on=[cluster.node_group],
             tags=tags,
         ),
     )

@@ -209,3 +209,18 @@ def test_platform_iam_documents_lint_clean() -> None:
     assert [f.issue for f in findings if f.issue != "RESOURCE_STAR"] == []
     invented = document.inputs["policy"].replace("DescribeTags", "DescribeTagz")
     assert "UNKNOWN_ACTION" in {f.issue for f in analyze_policy_string(invented).findings}
+
+
+def test_ebs_csi_addon_with_its_own_irsa_role_after_the_nodes() -> None:
+    run = _run("dev")
+    addon = run.one("aws:eks/addon:Addon")
+    assert addon.inputs["addonName"] == "aws-ebs-csi-driver"
+    assert addon.inputs["clusterName"] == "arc-eks-dev"
+    assert addon.inputs["addonVersion"]  # pinned: EKS's default version for the pinned Kubernetes
+    role = run.one("aws:iam/role:Role", "ebs-csi-driver-role")
+    assert addon.inputs["serviceAccountRoleArn"].endswith(f":role/{role.name}")
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert subjects == ["system:serviceaccount:kube-system:ebs-csi-controller-sa"]
+    node_group = run.one("eks:index:ManagedNodeGroup")
+    assert node_group.urn in addon.dependencies
