@@ -171,3 +171,37 @@ def test_adding_a_pool_changes_no_other_resource(tmp_path: Path) -> None:
     assert added and all("web-e2e" in urn for urn in added), added
     changed = [urn for urn in before if before[urn] != after[urn]]
     assert changed == []
+
+
+def test_adding_a_pool_to_the_whole_program_changes_no_other_resource(tmp_path: Path) -> None:
+    """The same property through arc_eks.program.main with the real prod stack file."""
+    from tests.conftest import run_stack
+
+    for team in ("payments", "data-platform", "web"):
+        write_team(tmp_path, team, example_team(team))
+    before = _snapshot(run_stack("prod", teams_dir=tmp_path))
+    payments = example_team("payments")
+    payments["pools"].append(
+        {
+            "name": "release",
+            "scope": {"repository": "acme/payments-api"},
+            "docker": "dind",
+            "autoscaling": {"min": 1, "max": 2},
+            "s3": [{"bucket": "acme-artifacts", "prefix": "payments/", "access": "write"}],
+            "environments": ["prod"],
+        }
+    )
+    write_team(tmp_path, "payments", payments)
+    after = _snapshot(run_stack("prod", teams_dir=tmp_path))
+
+    added = set(after) - set(before)
+    assert set(before) <= set(after)
+    assert {urn.rsplit("::", 1)[1] for urn in added} == {
+        "payments-release",  # the IrsaServiceAccount and the RunnerPool components
+        "payments-release-role",
+        "payments-release-access",
+        "payments-release-sa",
+        "payments-release-runners",
+        "payments-release-autoscaler",
+    }
+    assert [urn for urn in before if before[urn] != after[urn]] == []
