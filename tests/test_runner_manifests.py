@@ -236,3 +236,15 @@ def test_service_account_annotation_only_with_a_role() -> None:
     arn = "arn:aws:iam::123456789012:role/r"
     annotated = service_account_manifest(pool, arn)
     assert annotated["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": arn}
+
+
+def test_kaniko_runner_recipe_pins_match_versions() -> None:
+    dockerfile = Path(__file__).resolve().parents[1] / "images" / "kaniko-runner" / "Dockerfile"
+    args = dict(
+        line.removeprefix("ARG ").split("=", 1)
+        for line in dockerfile.read_text().splitlines()
+        if line.startswith("ARG ")
+    )
+    assert args["RUNNER_IMAGE"] == versions.RUNNER_IMAGE
+    assert args["KANIKO_IMAGE"] == versions.KANIKO_EXECUTOR_IMAGE
+    assert "gcr.io/kaniko-project" not in dockerfile.read_text()  # the archived upstream
