@@ -1,0 +1,242 @@
+"""What a reviewer reads: the Kubernetes manifests, IAM documents and Helm values a run would
+apply, written to a folder and validated (CRD schemas, Kubernetes schemas, IAM lint).
+
+Secrets are masked everywhere: Pulumi secrets by their marker, and every value under a Secret's
+`data`/`stringData` whatever its marking.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import yaml
+from kubernetes_validate import utils as kubernetes_validate_utils
+from parliament import analyze_policy_string
+from parliament import config as parliament_config
+
+from arc_eks.offline import CapturedResource
+from arc_eks.versions import KUBERNETES_VERSION
+
+MASK = "***MASKED***"
+NOT_MANIFESTS = ("kubernetes:helm.sh/", "pulumi:providers:")
+IAM_PERMISSION_TYPES = {
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/userPolicy:UserPolicy": "policy",
+    "aws:iam/groupPolicy:GroupPolicy": "policy",
+}
+CRD_FOLDERS = ("actions-runner-controller/legacy/crds", "actions-runner-controller/scale-set/crds")
+# Parliament findings at these severities make an IAM document invalid; lower ones are printed.
+FAILING_IAM_SEVERITIES = {"MEDIUM", "HIGH", "CRITICAL"}
+
+# kubernetes_validate re-reads its (large) schema files on every call; the files never change
+# during a run, so read each once. This keeps validation linear and cheap for 1,000 pools.
+kubernetes_validate_utils.schema_contents = functools.lru_cache(maxsize=None)(
+    kubernetes_validate_utils.schema_contents
+)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One file for the reviewer: where it goes, what it holds, where it came from."""
+
+    relative_path: str
+    content: Any
+    kind: str  # "kubernetes", "iam", "helm"
+    source: CapturedResource
+
+
+@dataclass
+class ValidationReport:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unnamed"
+
+
+def api_version_and_kind(resource_type: str) -> tuple[str, str]:
+    """`kubernetes:apps/v1:Deployment` -> ("apps/v1", "Deployment"); core/v1 -> "v1"."""
+    _, group_version, kind = resource_type.split(":", 2)
+    return group_version.removeprefix("core/"), kind
+
+
+def masked_manifest(resource: CapturedResource) -> dict[str, Any]:
+    """The object as it would be applied, secrets masked."""
+    api_version, kind = api_version_and_kind(resource.type)
+    body = resource.plain_inputs(mask=MASK)
+    manifest: dict[str, Any] = {"apiVersion": api_version, "kind": kind}
+    manifest.update({k: v for k, v in body.items() if v is not None})
+    manifest["apiVersion"], manifest["kind"] = api_version, kind
+    if kind == "Secret":
+        manifest.update(masked_secret_data(resource))
+    return manifest
+
+
+def masked_secret_data(resource: CapturedResource) -> dict[str, Any]:
+    """A Secret's `data`/`stringData` with every value masked but its keys kept (the whole map
+    is often one Pulumi secret)."""
+    revealed = resource.plain_inputs()
+    return {
+        key: dict.fromkeys(revealed[key], MASK)
+        for key in ("data", "stringData")
+        if isinstance(revealed.get(key), dict)
+    }
+
+
+def _iam_documents(resource: CapturedResource) -> Iterator[tuple[str, Any]]:
+    inputs = resource.plain_inputs(mask=MASK)
+    if resource.type == "aws:iam/role:Role":
+        if inputs.get("assumeRolePolicy") is not None:
+            yield "trust", inputs["assumeRolePolicy"]
+        for index, inline in enumerate(inputs.get("inlinePolicies") or []):
+            if isinstance(inline, dict) and inline.get("policy"):
+                yield f"inline-{index}", inline["policy"]
+    elif resource.type in IAM_PERMISSION_TYPES:
+        document = inputs.get(IAM_PERMISSION_TYPES[resource.type])
+        if document is not None:
+            yield "policy", document
+
+
+def collect(resources: list[CapturedResource]) -> list[Artifact]:
+    """Every manifest, IAM document and Helm values file of a run, with its file name."""
+    out: list[Artifact] = []
+    for resource in resources:
+        if resource.type.startswith("kubernetes:") and resource.custom:
+            if resource.type.startswith(NOT_MANIFESTS):
+                inputs = resource.plain_inputs(mask=MASK)
+                out.append(Artifact(f"helm/{_slug(resource.name)}.yaml", inputs, "helm", resource))
+                continue
+            manifest = masked_manifest(resource)
+            metadata = manifest.get("metadata") or {}
+            namespace = metadata.get("namespace") or "_cluster"
+            name = metadata.get("name") or resource.name
+            path = f"kubernetes/{_slug(namespace)}/{manifest['kind']}-{_slug(str(name))}.yaml"
+            out.append(Artifact(path, manifest, "kubernetes", resource))
+        for suffix, document in _iam_documents(resource):
+            parsed = json.loads(document) if isinstance(document, str) else document
+            out.append(
+                Artifact(f"iam/{_slug(resource.name)}.{suffix}.json", parsed, "iam", resource)
+            )
+    return out
+
+
+def write(artifacts: list[Artifact], out_dir: Path) -> None:
+    """Write the artifacts under `out_dir` (replacing the files of a previous review)."""
+    for sub in ("kubernetes", "iam", "helm"):
+        folder = out_dir / sub
+        if folder.is_dir():
+            for old in sorted(folder.rglob("*"), reverse=True):
+                old.unlink() if old.is_file() else old.rmdir()
+    for artifact in artifacts:
+        target = out_dir / artifact.relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if artifact.kind == "iam":
+            target.write_text(json.dumps(artifact.content, indent=2, sort_keys=False) + "\n")
+        else:
+            target.write_text(yaml.safe_dump(artifact.content, sort_keys=False))
+
+
+def _strict(schema: Any) -> Any:
+    """A CRD schema that also refuses unknown fields (the API server would silently prune them)."""
+    if isinstance(schema, list):
+        return [_strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _strict(v) for k, v in schema.items()}
+    if (
+        "properties" in out
+        and "additionalProperties" not in out
+        and not out.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        out["additionalProperties"] = False
+    return out
+
+
+def load_crd_validators(reference_dir: Path) -> dict[tuple[str, str], jsonschema.Validator]:
+    """(apiVersion, kind) -> validator of every CRD version under the reference folder."""
+    validators: dict[tuple[str, str], jsonschema.Validator] = {}
+    for folder in CRD_FOLDERS:
+        for path in sorted((reference_dir / folder).glob("*.yaml")):
+            crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            spec = crd.get("spec") or {}
+            kind = spec.get("names", {}).get("kind")
+            for version in spec.get("versions") or []:
+                schema = (version.get("schema") or {}).get("openAPIV3Schema")
+                if not schema or not kind:
+                    continue
+                strict = _strict(schema)
+                strict.setdefault("properties", {})["metadata"] = {"type": "object"}
+                key = (f"{spec['group']}/{version['name']}", kind)
+                validators[key] = jsonschema.Draft7Validator(strict)
+    return validators
+
+
+def _count(report: ValidationReport, what: str) -> None:
+    report.checked[what] = report.checked.get(what, 0) + 1
+
+
+def _validate_manifest(
+    artifact: Artifact,
+    crds: dict[tuple[str, str], jsonschema.Validator] | None,
+    report: ValidationReport,
+) -> None:
+    manifest = artifact.content
+    key = (manifest["apiVersion"], manifest["kind"])
+    validator = crds.get(key) if crds is not None else None
+    if validator is not None:
+        for error in validator.iter_errors(manifest):
+            where = ".".join(str(p) for p in error.absolute_path) or "(root)"
+            report.errors.append(f"{artifact.relative_path}: {where}: {error.message}")
+        _count(report, "custom resources (CRD schema)")
+        return
+    try:
+        kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as error:
+        where = ".".join(str(p) for p in error.path) or "(root)"
+        report.errors.append(f"{artifact.relative_path}: {where}: {error.message}")
+    except kubernetes_validate.SchemaNotFoundError:
+        if crds is not None:  # (without the reference folder, one warning says so already)
+            report.warnings.append(f"{artifact.relative_path}: no schema for {key}: not checked")
+        return
+    _count(report, "built-in objects (Kubernetes schema, strict)")
+
+
+def _lint_iam(artifact: Artifact, report: ValidationReport) -> None:
+    if artifact.relative_path.endswith(".trust.json"):
+        return  # parliament audits identity policies; trust policies are the IRSA rule's job
+    result = analyze_policy_string(json.dumps(artifact.content))
+    for finding in result.findings:
+        severity = parliament_config.get(finding.issue, {}).get("severity", "MEDIUM")
+        line = (
+            f"{artifact.relative_path}: parliament {finding.issue} ({severity}): {finding.detail}"
+        )
+        (report.errors if severity in FAILING_IAM_SEVERITIES else report.warnings).append(line)
+    _count(report, "IAM policies (parliament)")
+
+
+def validate(artifacts: list[Artifact], reference_dir: Path) -> ValidationReport:
+    report = ValidationReport()
+    crds = None
+    if reference_dir.is_dir():
+        crds = load_crd_validators(reference_dir)
+    else:
+        report.warnings.append(
+            f"{reference_dir} is absent: CustomResources were not checked against the CRDs"
+        )
+    for artifact in artifacts:
+        if artifact.kind == "kubernetes":
+            _validate_manifest(artifact, crds, report)
+        elif artifact.kind == "iam":
+            _lint_iam(artifact, report)
+    return report
