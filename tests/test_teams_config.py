@@ -261,3 +261,21 @@ def test_unparsable_yaml_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_team_pools(tmp_path, stack_config("dev"))
     assert "teams/payments.yaml" in str(caught.value) and "valid YAML" in str(caught.value)
+
+
+def test_default_max_above_the_team_ceiling(tmp_path: Path) -> None:
+    write_team(tmp_path, "web", {"team": "web", "pools": [_pool()]})
+    stack = stack_config("dev", teams={"web": {"maxRunnersPerPool": 3}})
+    with pytest.raises(ConfigError) as caught:
+        load_team_pools(tmp_path, stack)
+    assert "teams/web.yaml: pools[0]: got" in str(caught.value)
+    assert "autoscaling.max set explicitly: the default (5)" in str(caught.value)
+
+
+def test_fit_is_checked_with_default_runner_resources(tmp_path: Path) -> None:
+    sidecar = {
+        "requests": {"cpu": "1500m", "memory": "1Gi"},
+        "limits": {"cpu": "1500m", "memory": "1Gi"},
+    }
+    message = _problems(tmp_path, [_pool(docker="dind", dockerResources=sidecar)])
+    _assert_names(message, "pools[0].resources", "runner + docker sidecar", "2000m")

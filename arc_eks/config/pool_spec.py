@@ -360,7 +360,9 @@ class PoolSpec(ConfigModel):
         default=None, description="The dind sidecar's resources (dind only)."
     )
     resources: Resources = Field(
-        default=RUNNER_RESOURCES_DEFAULT, description="The runner container's resources."
+        default=RUNNER_RESOURCES_DEFAULT,
+        validate_default=True,  # the fit check counts the sidecar even with default resources
+        description="The runner container's resources.",
     )
     autoscaling: Autoscaling = Field(default_factory=Autoscaling, description="Autoscaling.")
     s3: list[S3Grant] = Field(default_factory=list, description="S3 access of the pool's role.")
@@ -403,6 +405,22 @@ class PoolSpec(ConfigModel):
                 "system reservations and DaemonSets), or the runner pods stay Pending"
             )
         return value
+
+    @model_validator(mode="after")
+    def _default_max_within_ceiling(self, info: ValidationInfo) -> PoolSpec:
+        # An explicit max is checked on its own key; a default one (5) is checked here.
+        allowance = (info.context or {}).get("allowance")
+        ceiling = allowance.max_runners_per_pool if isinstance(allowance, TeamAllowance) else None
+        if (
+            ceiling is not None
+            and "max" not in self.autoscaling.model_fields_set
+            and self.autoscaling.max > ceiling
+        ):
+            raise ValueError(
+                f"autoscaling.max set explicitly: the default ({self.autoscaling.max}) is above "
+                f"the team's maxRunnersPerPool ({ceiling}) in this stack"
+            )
+        return self
 
     @model_validator(mode="after")
     def _cross_field(self) -> PoolSpec:
