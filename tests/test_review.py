@@ -1,0 +1,162 @@
+"""`make review`: the shipped stacks pass their own environment's mandatory policies and validate;
+a deliberately insecure team file fails with the right rule names; secrets never reach the files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi_policy import EnforcementLevel
+
+from arc_eks import review, review_artifacts, review_policies
+from arc_eks.offline import OFFLINE_SECRET_PREFIX, CapturedResource
+from policies.arc_policies import registry
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+INSECURE_TEAM_DIR = PROJECT_DIR / "tests" / "fixtures" / "insecure-team"
+# The careless platform change the insecure team relies on: its bucket and a pool cap of 100.
+LOOSENED_TEAMS = {
+    "arc-eks:teams": {
+        "intruder": {"s3Buckets": [{"bucket": "acme-prod-secrets"}], "maxRunnersPerPool": 100}
+    }
+}
+
+
+@pytest.fixture(scope="module", params=["dev", "staging", "prod"])
+def shipped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    out = tmp_path_factory.mktemp(f"review-{request.param}")
+    return review.run_review(request.param, out_dir=out)
+
+
+def test_shipped_stack_review_is_clean(shipped: review.ReviewResult) -> None:
+    assert shipped.config_errors == []
+    assert shipped.validation.errors == []
+    assert shipped.mandatory == [], [f.message for f in shipped.mandatory]
+    assert shipped.exit_code == 0
+    assert len(shipped.policy_levels) == len(registry.ALL_RULES)
+    # every kind of check ran on something
+    assert set(shipped.validation.checked) >= {
+        "built-in objects (Kubernetes schema, strict)",
+        "IAM policies (parliament)",
+    }
+
+
+def test_enforcement_follows_the_environment(shipped: review.ReviewResult) -> None:
+    levels = set(shipped.policy_levels.values())
+    if shipped.stack == "dev":
+        assert levels == {EnforcementLevel.ADVISORY}
+    elif shipped.stack == "prod":
+        assert levels == {EnforcementLevel.MANDATORY}
+    else:  # staging: security mandatory, sizing advisory
+        assert shipped.policy_levels["aws-iam-no-wildcard-actions"] == EnforcementLevel.MANDATORY
+        assert (
+            shipped.policy_levels["arc-runner-capacity-fits-node-group"]
+            == EnforcementLevel.ADVISORY
+        )
+
+
+def test_artifacts_are_written_and_secrets_masked(shipped: review.ReviewResult) -> None:
+    assert shipped.out_dir is not None
+    files = [p for p in shipped.out_dir.rglob("*") if p.is_file()]
+    kinds = {p.relative_to(shipped.out_dir).parts[0] for p in files}
+    assert {"kubernetes", "iam", "helm", "summary.json"} <= kinds
+    for path in files:
+        assert OFFLINE_SECRET_PREFIX not in path.read_text(), f"secret leaked into {path}"
+    deployments = list(shipped.out_dir.glob("kubernetes/*/RunnerDeployment-*.yaml"))
+    assert deployments, "no RunnerDeployment manifest written"
+    secrets = list(shipped.out_dir.glob("kubernetes/*/Secret-*.yaml"))
+    assert secrets and all(review_artifacts.MASK in p.read_text() for p in secrets)
+    summary = json.loads((shipped.out_dir / "summary.json").read_text())
+    assert summary["exitCode"] == 0 and summary["stack"] == shipped.stack
+
+
+def test_insecure_team_fails_with_the_right_rules(tmp_path: Path) -> None:
+    result = review.run_review(
+        "prod", teams_dir=INSECURE_TEAM_DIR, set_config=LOOSENED_TEAMS, out_dir=tmp_path
+    )
+    assert result.config_errors == []
+    assert result.exit_code == 1
+    assert {f.policy for f in result.mandatory} == {
+        "aws-iam-irsa-no-wildcard-s3",
+        "arc-hra-max-replicas-cap",
+        "arc-runner-capacity-fits-node-group",
+    }
+    assert any("acme-prod-secrets" in f.message for f in result.mandatory)
+    text = review.render(result, show_plan=False)
+    assert "MANDATORY [aws-iam-irsa-no-wildcard-s3]" in text and text.rstrip().endswith("FAIL")
+
+
+def test_same_team_in_dev_is_only_advised(tmp_path: Path) -> None:
+    result = review.run_review(
+        "dev", teams_dir=INSECURE_TEAM_DIR, set_config=LOOSENED_TEAMS, out_dir=None
+    )
+    assert result.exit_code == 0
+    assert "aws-iam-irsa-no-wildcard-s3" in {f.policy for f in result.advisory}
+
+
+def test_invalid_stack_config_exits_2() -> None:
+    result = review.run_review(
+        "dev", set_config={"arc-eks:nodeGroup": {"instanceType": "m5.large"}}
+    )
+    assert result.exit_code == 2
+    assert "instanceType" in review.render(result)
+
+
+def test_cli_prints_plan_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = review.main(["--stack", "prod", "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "eks:index:ManagedNodeGroup" in printed and "instanceTypes=" in printed
+    assert "Summary: 0 mandatory violation(s)" in printed and printed.rstrip().endswith("PASS")
+
+
+def test_policy_config_files_match_the_schemas() -> None:
+    policies = registry.build_policies()
+    for env in ("dev", "staging", "prod"):
+        path = review_policies.policy_config_path(PROJECT_DIR, env)
+        assert (
+            review_policies.config_problems(review_policies.load_policy_config(path), policies)
+            == []
+        )
+    bad = {
+        "all": "strict",
+        "no-such-rule": "advisory",
+        "arc-hra-max-replicas-cap": {"maxReplicas": "ten"},
+    }
+    problems = review_policies.config_problems(bad, policies)
+    assert len(problems) == 3, problems
+
+
+def _artifact(manifest: dict[str, Any]) -> review_artifacts.Artifact:
+    source = CapturedResource(type="x", name="x", urn="urn:x", inputs={}, custom=True)
+    return review_artifacts.Artifact("kubernetes/ns/x.yaml", manifest, "kubernetes", source)
+
+
+def test_invalid_objects_are_reported(reference_dir: Path) -> None:
+    hra = {
+        "apiVersion": "actions.summerwind.dev/v1alpha1",
+        "kind": "HorizontalRunnerAutoscaler",
+        "metadata": {"name": "x"},
+        "spec": {"maxReplicas": "many", "scaleTargetRef": {"name": "x"}, "minReplica": 1},
+    }
+    service_account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "x"},
+        "spec": {},
+    }
+    report = review_artifacts.validate([_artifact(hra), _artifact(service_account)], reference_dir)
+    text = "\n".join(report.errors)
+    assert "spec.maxReplicas" in text and "minReplica" in text and "'spec' was unexpected" in text
+
+
+def test_missing_reference_folder_only_warns(tmp_path: Path) -> None:
+    rd = {
+        "apiVersion": "actions.summerwind.dev/v1alpha1",
+        "kind": "RunnerDeployment",
+        "metadata": {"name": "x"},
+    }
+    report = review_artifacts.validate([_artifact(rd)], tmp_path / "absent")
+    assert report.errors == [] and any("absent" in w for w in report.warnings)
