@@ -248,3 +248,30 @@ def test_kaniko_runner_recipe_pins_match_versions() -> None:
     assert args["RUNNER_IMAGE"] == versions.RUNNER_IMAGE
     assert args["KANIKO_IMAGE"] == versions.KANIKO_EXECUTOR_IMAGE
     assert "gcr.io/kaniko-project" not in dockerfile.read_text()  # the archived upstream
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "at least one --destination"),
+        (["--destination", "r/x:1", "--context", "/nonexistent"], "no Dockerfile in /nonexistent"),
+        (["--bogus"], "unknown argument --bogus"),
+    ],
+)
+def test_kaniko_build_wrapper_refuses_bad_arguments_before_touching_anything(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "images" / "kaniko-runner" / "kaniko-build"
+    done = subprocess.run(
+        ["bash", str(script), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "KANIKO_SCRATCH_DIR": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert list(tmp_path.iterdir()) == []  # no chroot was started
