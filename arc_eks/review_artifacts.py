@@ -163,8 +163,10 @@ def _strict(schema: Any) -> Any:
     return out
 
 
+@functools.lru_cache(maxsize=4)
 def load_crd_validators(reference_dir: Path) -> dict[tuple[str, str], jsonschema.Validator]:
-    """(apiVersion, kind) -> validator of every CRD version under the reference folder."""
+    """(apiVersion, kind) -> validator of every CRD version under the reference folder (parsed
+    once per process: the CRD files are large)."""
     validators: dict[tuple[str, str], jsonschema.Validator] = {}
     for folder in CRD_FOLDERS:
         for path in sorted((reference_dir / folder).glob("*.yaml")):
