@@ -275,3 +275,74 @@ def test_kaniko_build_wrapper_refuses_bad_arguments_before_touching_anything(
     assert done.returncode == 2
     assert message in done.stderr
     assert list(tmp_path.iterdir()) == []  # no chroot was started
+
+
+FAKE_CHROOT = """#!/bin/bash
+root="$1"; shift
+echo "ARGS $*"
+/usr/bin/env | /usr/bin/sort
+/bin/cat "$root/kaniko/.docker/config.json"; echo
+/bin/ls -A "$root/dev" "$root/kaniko/buildcontext" "$root/kaniko/irsa/token"
+"""
+
+
+def test_kaniko_build_wrapper_prepares_the_chroot(tmp_path: Path) -> None:
+    """Everything up to the chroot call, with `sudo` and `chroot` replaced by stand-ins."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("mknod") is None:
+        pytest.skip("needs root (mknod) to build the chroot's /dev")
+    script = Path(__file__).resolve().parents[1] / "images" / "kaniko-runner" / "kaniko-build"
+    bin_dir, kaniko, context, scratch = (tmp_path / d for d in ("bin", "kaniko", "ctx", "scratch"))
+    for directory in (bin_dir, kaniko / ".docker", context / ".git", scratch):
+        directory.mkdir(parents=True)
+    (bin_dir / "sudo").write_text('#!/bin/bash\nexec "$@"\n')
+    (bin_dir / "chroot").write_text(FAKE_CHROOT)
+    for tool in ("sudo", "chroot"):
+        (bin_dir / tool).chmod(0o755)
+    (kaniko / "nsswitch.conf").write_text("hosts: files dns\n")
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    (context / "app.py").write_text("")
+    (context / ".git" / "config").write_text("")
+    token = tmp_path / "token"
+    token.write_text("irsa-token")
+    ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-platform/trainer:abc"
+    done = subprocess.run(
+        [
+            "bash",
+            str(script),
+            "--context",
+            str(context),
+            "--destination",
+            ecr,
+            "--destination",
+            "docker.io/acme/x:1",
+            "--",
+            "--cache=true",
+        ],
+        capture_output=True,
+        text=True,
+        env={
+            "PATH": f"{bin_dir}:/usr/bin:/bin:/usr/sbin:/sbin",
+            "KANIKO_HOME": str(kaniko),
+            "KANIKO_SCRATCH_DIR": str(scratch),
+            "AWS_WEB_IDENTITY_TOKEN_FILE": str(token),
+            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/pool",
+            "AWS_REGION": "eu-west-1",
+            "GITHUB_TOKEN": "must-not-leak",
+        },
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert f"--destination={ecr} --destination=docker.io/acme/x:1 --cache=true" in out
+    assert "--context=dir:///kaniko/buildcontext" in out
+    assert "AWS_WEB_IDENTITY_TOKEN_FILE=/kaniko/irsa/token" in out
+    assert "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/pool" in out
+    assert "GITHUB_TOKEN" not in out  # only the variables kaniko needs enter the chroot
+    assert '{"credHelpers":{"123456789012.dkr.ecr.eu-west-1.amazonaws.com":"ecr-login"}}' in out
+    assert "null" in out and "urandom" in out
+    assert "app.py" in out and ".git" not in out
+    assert list(scratch.iterdir()) == []  # the chroot is removed afterwards
