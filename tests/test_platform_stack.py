@@ -91,6 +91,8 @@ def test_node_group_and_launch_template(env: str) -> None:
 def test_network_layout(env: str, azs: int, nats: int) -> None:
     run = _run(env)
     subnets = run.of_type("aws:ec2/subnet:Subnet")
+    # Captured in the order registrations complete (threads), not creation order: sort by name.
+    subnets.sort(key=lambda s: s.name)
     private = [s for s in subnets if "kubernetes.io/role/internal-elb" in s.inputs["tags"]]
     public = [s for s in subnets if "kubernetes.io/role/elb" in s.inputs["tags"]]
     assert (len(private), len(public)) == (azs, azs)
