@@ -386,6 +386,13 @@ CASES: list[tuple[str, str, str, Any, str]] = [
     ),
     ("arc-hra-max-replicas-cap", "hra", "spec.maxReplicas", 21, "spec.maxReplicas"),
     ("arc-hra-max-replicas-cap", "hra", "spec.maxReplicas", DELETE, "spec.maxReplicas"),
+    (
+        "arc-hra-supported-metric-type",
+        "hra",
+        "spec.metrics[0].type",
+        "TotalNumberOfQueuedAndInProgressWorkflows",
+        "spec.metrics[0].type",
+    ),
     # helm
     ("kubernetes-helm-chart-version-pinned", "arc_release", "version", DELETE, "version"),
     ("kubernetes-helm-chart-version-pinned", "arc_release", "version", "^0.23.0", "version"),
@@ -778,3 +785,11 @@ def test_unknown_is_raised_by_the_engine_proxy_itself() -> None:
     assert props["n"] == 1.0 and isinstance(props["n"], float)
     with pytest.raises(UnknownValueError):
         _ = props["version"]
+
+
+def test_every_rule_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "policy-and-review.md").read_text()
+    missing = [name for name in POLICIES if f"`{name}`" not in doc]
+    assert missing == []

@@ -11,6 +11,10 @@ from ._support import UNKNOWN, Finding, Rule, as_list, as_number, get, show
 
 HRA = "kubernetes:actions.summerwind.dev/v1alpha1:HorizontalRunnerAutoscaler"
 PERCENTAGE_RUNNERS_BUSY = "PercentageRunnersBusy"
+QUEUED_AND_IN_PROGRESS = "TotalNumberOfQueuedAndInProgressWorkflowRuns"
+# Ref: actions-runner-controller api/v1alpha1 (AutoscalingMetricType*): the only two types the
+# legacy controller computes replicas for; the HRA CRD's description names the same two.
+SUPPORTED_METRICS = [QUEUED_AND_IN_PROGRESS, PERCENTAGE_RUNNERS_BUSY]
 
 
 def check_zero_with_busy(
@@ -84,4 +88,34 @@ MAX_REPLICAS_CAP = Rule(
     severity=Severity.MEDIUM,
 )
 
-RULES = (NO_ZERO_WITH_BUSY, MAX_REPLICAS_CAP)
+
+def check_metric_types(
+    typ: str, props: dict[str, Any], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    metrics = get(props, "spec", "metrics")
+    if metrics is UNKNOWN:
+        return
+    for index, metric in enumerate(as_list(metrics)):
+        kind = get(metric, "type")
+        if kind is UNKNOWN or kind in SUPPORTED_METRICS:
+            continue
+        yield Finding(
+            f"spec.metrics[{index}].type",
+            f"{show(kind)} is not a metric the controller knows ({SUPPORTED_METRICS}): the "
+            "autoscaler computes no replica count and the pool never scales",
+        )
+
+
+SUPPORTED_METRIC = Rule(
+    name="arc-hra-supported-metric-type",
+    description="Every HorizontalRunnerAutoscaler metric is one the legacy controller implements "
+    "(TotalNumberOfQueuedAndInProgressWorkflowRuns or PercentageRunnersBusy); the CRD accepts any "
+    "string, so a misspelt type is only noticed when runners never come.",
+    remediation="spell the metric type TotalNumberOfQueuedAndInProgressWorkflowRuns or "
+    "PercentageRunnersBusy",
+    resource_types=frozenset({HRA}),
+    check=check_metric_types,
+    severity=Severity.HIGH,
+)
+
+RULES = (NO_ZERO_WITH_BUSY, MAX_REPLICAS_CAP, SUPPORTED_METRIC)
