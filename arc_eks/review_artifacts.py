@@ -65,6 +65,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unnamed"
 
 
+def integral(value: Any) -> Any:
+    """Numbers as written: the engine carries every number as a float (1001.0 -> 1001)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    return value
+
+
 def api_version_and_kind(resource_type: str) -> tuple[str, str]:
     """`kubernetes:apps/v1:Deployment` -> ("apps/v1", "Deployment"); core/v1 -> "v1"."""
     _, group_version, kind = resource_type.split(":", 2)
@@ -74,7 +85,7 @@ def api_version_and_kind(resource_type: str) -> tuple[str, str]:
 def masked_manifest(resource: CapturedResource) -> dict[str, Any]:
     """The object as it would be applied, secrets masked."""
     api_version, kind = api_version_and_kind(resource.type)
-    body = resource.plain_inputs(mask=MASK)
+    body = integral(resource.plain_inputs(mask=MASK))
     manifest: dict[str, Any] = {"apiVersion": api_version, "kind": kind}
     manifest.update({k: v for k, v in body.items() if v is not None})
     manifest["apiVersion"], manifest["kind"] = api_version, kind
@@ -114,7 +125,7 @@ def collect(resources: list[CapturedResource]) -> list[Artifact]:
     for resource in resources:
         if resource.type.startswith("kubernetes:") and resource.custom:
             if resource.type.startswith(NOT_MANIFESTS):
-                inputs = resource.plain_inputs(mask=MASK)
+                inputs = integral(resource.plain_inputs(mask=MASK))
                 out.append(Artifact(f"helm/{_slug(resource.name)}.yaml", inputs, "helm", resource))
                 continue
             manifest = masked_manifest(resource)
