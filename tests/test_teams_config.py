@@ -107,7 +107,7 @@ def test_schedule_min_zero_with_percentage_runners_busy(tmp_path: Path) -> None:
 
 
 def test_min_zero_is_fine_with_queued_workflows(tmp_path: Path) -> None:
-    metric = {"type": "TotalNumberOfQueuedAndInProgressWorkflows", "repositoryNames": ["app"]}
+    metric = {"type": "TotalNumberOfQueuedAndInProgressWorkflowRuns", "repositoryNames": ["app"]}
     write_team(
         tmp_path,
         "payments",
@@ -279,3 +279,15 @@ def test_fit_is_checked_with_default_runner_resources(tmp_path: Path) -> None:
     }
     message = _problems(tmp_path, [_pool(docker="dind", dockerResources=sidecar)])
     _assert_names(message, "pools[0].resources", "runner + docker sidecar", "2000m")
+
+
+def test_metric_misspelt_as_in_early_arc_docs_is_refused_with_the_right_name(
+    tmp_path: Path,
+) -> None:
+    """`TotalNumberOfQueuedAndInProgressWorkflows` (no "Runs") is ignored by ARC: the pool would
+    never scale. The CRD's own description names the two metric types it knows."""
+    metric = {"type": "TotalNumberOfQueuedAndInProgressWorkflows", "repositoryNames": ["app"]}
+    message = _problems(tmp_path, [_pool(autoscaling={"min": 0, "max": 3, "metric": metric})])
+    _assert_names(
+        message, "pools[0].autoscaling.metric", "TotalNumberOfQueuedAndInProgressWorkflowRuns"
+    )

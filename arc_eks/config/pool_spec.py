@@ -161,10 +161,10 @@ class PercentageRunnersBusy(ConfigModel):
         return self
 
 
-class TotalNumberOfQueuedAndInProgressWorkflows(ConfigModel):
+class TotalNumberOfQueuedAndInProgressWorkflowRuns(ConfigModel):
     """Scale on queued + running workflow runs of the listed repositories; can scale from 0."""
 
-    type: Literal["TotalNumberOfQueuedAndInProgressWorkflows"]
+    type: Literal["TotalNumberOfQueuedAndInProgressWorkflowRuns"]
     repository_names: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")]] = Field(
         default_factory=list,
         description="Repository names (without owner) whose runs count; required unless the "
@@ -173,7 +173,8 @@ class TotalNumberOfQueuedAndInProgressWorkflows(ConfigModel):
 
 
 Metric = Annotated[
-    PercentageRunnersBusy | TotalNumberOfQueuedAndInProgressWorkflows, Field(discriminator="type")
+    PercentageRunnersBusy | TotalNumberOfQueuedAndInProgressWorkflowRuns,
+    Field(discriminator="type"),
 ]
 
 
@@ -222,6 +223,20 @@ class Autoscaling(ConfigModel):
         "the controller's webhook server).",
     )
 
+    @field_validator("metric", mode="before")
+    @classmethod
+    def _metric_spelling(cls, value: Any) -> Any:
+        # ARC ignores a metric type it does not know: the pool would silently never scale.
+        if (
+            isinstance(value, dict)
+            and value.get("type") == "TotalNumberOfQueuedAndInProgressWorkflows"
+        ):
+            raise ValueError(
+                "type TotalNumberOfQueuedAndInProgressWorkflowRuns (the name ARC knows; with "
+                "...Workflows the autoscaler computes nothing and the pool never scales)"
+            )
+        return value
+
     @field_validator("max")
     @classmethod
     def _team_ceiling(cls, value: int, info: ValidationInfo) -> int:
@@ -240,7 +255,7 @@ class Autoscaling(ConfigModel):
         busy = isinstance(self.metric, PercentageRunnersBusy)
         never_again = (
             "with metric PercentageRunnersBusy a pool at 0 runners can never scale up again (no "
-            "runner, no busy share); keep min >= 1 or use TotalNumberOfQueuedAndInProgressWorkflows"
+            "runner, no busy share); keep min >= 1 or use TotalNumberOfQueuedAndInProgressWorkflowRuns"
         )
         if busy and self.min == 0:
             raise ValueError(f"min >= 1: {never_again}")
@@ -443,12 +458,12 @@ class PoolSpec(ConfigModel):
             )
         metric = self.autoscaling.metric
         if (
-            isinstance(metric, TotalNumberOfQueuedAndInProgressWorkflows)
+            isinstance(metric, TotalNumberOfQueuedAndInProgressWorkflowRuns)
             and self.scope.repository is None
             and not metric.repository_names
         ):
             raise ValueError(
                 "autoscaling.metric.repositoryNames with an enterprise/organization scope "
-                "(TotalNumberOfQueuedAndInProgressWorkflows counts runs of those repositories)"
+                "(TotalNumberOfQueuedAndInProgressWorkflowRuns counts runs of those repositories)"
             )
         return self

@@ -32,7 +32,7 @@ from arc_eks.config.pool_spec import (
     PoolSpec,
     Resources,
     S3Grant,
-    TotalNumberOfQueuedAndInProgressWorkflows,
+    TotalNumberOfQueuedAndInProgressWorkflowRuns,
     WorkVolume,
 )
 from arc_eks.config.stack import StackConfig, TeamAllowance, TeamName
@@ -49,7 +49,7 @@ __all__ = [
     "ResolvedS3Grant",
     "Resources",
     "S3Grant",
-    "TotalNumberOfQueuedAndInProgressWorkflows",
+    "TotalNumberOfQueuedAndInProgressWorkflowRuns",
     "WorkVolume",
     "load_team_pools",
 ]
