@@ -26,6 +26,7 @@ from arc_eks.offline import CapturedResource
 from arc_eks.versions import KUBERNETES_VERSION
 
 MASK = "***MASKED***"
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: 10x faster
 NOT_MANIFESTS = ("kubernetes:helm.sh/", "pulumi:providers:")
 IAM_PERMISSION_TYPES = {
     "aws:iam/rolePolicy:RolePolicy": "policy",
@@ -155,7 +156,7 @@ def write(artifacts: list[Artifact], out_dir: Path) -> None:
         if artifact.kind == "iam":
             target.write_text(json.dumps(artifact.content, indent=2, sort_keys=False) + "\n")
         else:
-            target.write_text(yaml.safe_dump(artifact.content, sort_keys=False))
+            target.write_text(yaml.dump(artifact.content, Dumper=_DUMPER, sort_keys=False))
 
 
 def _strict(schema: Any) -> Any:
