@@ -602,6 +602,37 @@ def test_iam_violation_names_resource_and_property(
     assert f"{names}:" in found[0].message, found[0].message
 
 
+def test_not_action_and_not_resource_are_wildcards() -> None:
+    document = json.loads(baseline("runner_policy")["policy"])
+    document["Statement"][1] = {
+        "Effect": "Allow",
+        "NotAction": "iam:*",
+        "NotResource": "arn:aws:s3:::x",
+    }
+    inputs = {"policy": json.dumps(document)}
+    actions = run("aws-iam-no-wildcard-actions", "runner_policy", inputs, name="under-test")
+    resources = run("aws-iam-no-wildcard-resources", "runner_policy", inputs, name="under-test")
+    assert "policy.Statement[1].NotAction:" in actions[0].message
+    assert "policy.Statement[1].NotResource:" in resources[0].message
+
+
+def test_host_ipc_and_cron_job_pod_spec() -> None:
+    cron = {
+        "spec": {
+            "jobTemplate": {
+                "spec": {"template": {"spec": {**baseline("pod")["spec"], "hostIPC": True}}}
+            }
+        }
+    }
+    report = run_resource_policy(
+        POLICIES["kubernetes-no-host-namespaces-or-hostpath"],
+        "kubernetes:batch/v1:CronJob",
+        "nightly",
+        engine_props(cron),
+    )
+    assert report and "spec.jobTemplate.spec.template.spec.hostIPC:" in report[0].message
+
+
 def test_iam_documents_as_objects_and_inline_policies() -> None:
     document = json.loads(baseline("runner_policy")["policy"])
     document["Statement"][1]["Action"] = "s3:*"
