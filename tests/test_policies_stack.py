@@ -76,6 +76,7 @@ def test_two_service_accounts_with_one_role() -> None:
     web = pool("web")
     web[1][2]["metadata"]["annotations"][ROLE_ARN] = f"arn:aws:iam::{ACCOUNT}:role/payments"
     found = run(ONE_ROLE, stack(pool("payments"), web))
+    found = [f for f in found if "is shared by" in f.message]  # (it also trusts another SA)
     assert len(found) == 1
     assert "kubernetes:core/v1:ServiceAccount 'web-sa'" in found[0].message
     assert f"metadata.annotations[{ROLE_ARN}]" in found[0].message
@@ -96,6 +97,18 @@ def test_role_trusted_by_two_service_accounts() -> None:
     assert (
         len(found) == 1
         and "aws:iam/role:Role 'payments-role': assumeRolePolicy" in found[0].message
+    )
+
+
+def test_annotation_names_a_role_trusting_another_service_account() -> None:
+    payments, web = pool("payments"), pool("web")
+    web[1][2]["metadata"]["name"] = "renamed"  # the role still trusts web/web-runner
+    found = run(ONE_ROLE, stack(payments, web))
+    assert len(found) == 1
+    assert "kubernetes:core/v1:ServiceAccount 'web-sa'" in found[0].message
+    assert (
+        "trusts ['system:serviceaccount:web:web-runner'], not system:serviceaccount:web:renamed"
+        in found[0].message
     )
 
 

@@ -65,6 +65,41 @@ def _trusted_subjects(role: StackResource) -> set[str]:
     return subjects
 
 
+def _role_path_and_name(role: StackResource) -> str | None:
+    """`<path><name>` as it ends the role's ARN, when the program names the role."""
+    name = get(role.props, "name")
+    path = get(role.props, "path", default="/")
+    if not isinstance(name, str) or not name or not isinstance(path, str):
+        return None
+    return f"{path.strip('/')}/{name}".lstrip("/")
+
+
+def _annotation_matches_trust(
+    resources: list[StackResource], by_arn: Mapping[str, list[StackResource]]
+) -> Iterator[tuple[str | None, str]]:
+    """A ServiceAccount annotated with a role of this stack must be the one that role trusts
+    (otherwise its pods cannot assume it, or the role serves some other ServiceAccount)."""
+    roles: dict[str, StackResource] = {}
+    for candidate in (r for r in resources if r.type == ROLE):
+        key = _role_path_and_name(candidate)
+        if key is not None:
+            roles[key] = candidate
+    for arn, accounts in by_arn.items():
+        role = roles.get(arn.split(":role/", 1)[-1]) if ":role/" in arn else None
+        if role is None or get(role.props, "assumeRolePolicy") is UNKNOWN:
+            continue
+        subjects = _trusted_subjects(role)
+        for account in accounts:
+            subject = f"system:serviceaccount:{_namespace(account)}:{_k8s_name(account)}"
+            if subjects and subject not in subjects:
+                yield (
+                    account.urn,
+                    f"{SERVICE_ACCOUNT} '{account.name}': metadata.annotations"
+                    f"[{ROLE_ARN_ANNOTATION}] = {arn}, but {ROLE} '{role.name}' trusts "
+                    f"{sorted(subjects)}, not {subject}",
+                )
+
+
 def check_one_role_per_service_account(
     resources: list[StackResource], config: Mapping[str, Any]
 ) -> Iterator[tuple[str | None, str]]:
@@ -82,6 +117,7 @@ def check_one_role_per_service_account(
                     f"{SERVICE_ACCOUNT} '{account.name}': metadata.annotations"
                     f"[{ROLE_ARN_ANNOTATION}] = {arn} is shared by ServiceAccounts {names}",
                 )
+    yield from _annotation_matches_trust(resources, by_arn)
     for role in (r for r in resources if r.type == ROLE):
         subjects = _trusted_subjects(role)
         if len(subjects) > 1:
