@@ -16,11 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
 
 from arc_eks.offline import CapturedResource
 from policies.arc_policies import registry
 from policies.arc_policies.testing import (
+    Report,
     Skipped,
     StackEntry,
     Violation,
@@ -114,6 +120,23 @@ def settings(policy: Policy, config: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entry.items() if k != "enforcementLevel"}
 
 
+def _run_one(
+    policy: Policy,
+    wrapped: list[tuple[CapturedResource, Mapping[str, Any]]],
+    policy_settings: Mapping[str, Any],
+    stack_input: list[PolicyResource],
+) -> Report:
+    if isinstance(policy, ResourceValidationPolicy):
+        return [
+            report
+            for resource, props in wrapped
+            for report in run_resource_policy(
+                policy, resource.type, resource.name, props, policy_settings, urn=resource.urn
+            )
+        ]
+    return run_stack_policy(policy, stack_input, policy_settings)
+
+
 def run_policies(
     resources: list[CapturedResource], config: Mapping[str, Any]
 ) -> tuple[list[Policy], list[PolicyFinding]]:
@@ -121,7 +144,9 @@ def run_policies(
     policies = registry.build_policies()
     wrapped = [(r, engine_props(r.inputs)) for r in resources]
     findings: list[PolicyFinding] = []
-    stack_input = None
+    stack_input = policy_resources(
+        [StackEntry(r.type, r.name, r.urn, props, r.parent or None) for r, props in wrapped]
+    )
     for policy in policies:
         level = enforcement(policy, config)
         if level == EnforcementLevel.DISABLED:
@@ -129,23 +154,15 @@ def run_policies(
         if level == EnforcementLevel.REMEDIATE:
             level = EnforcementLevel.MANDATORY  # as the engine reports a violation left unfixed
         policy_settings = settings(policy, config)
-        if isinstance(policy, ResourceValidationPolicy):
-            reports = [
-                report
-                for resource, props in wrapped
-                for report in run_resource_policy(
-                    policy, resource.type, resource.name, props, policy_settings, urn=resource.urn
+        try:
+            reports = _run_one(policy, wrapped, policy_settings, stack_input)
+        except Exception as error:  # a rule bug fails the review, naming the rule, not a traceback
+            findings.append(
+                PolicyFinding(
+                    policy.name, EnforcementLevel.MANDATORY, f"rule failed: {error!r}", None
                 )
-            ]
-        else:
-            if stack_input is None:
-                stack_input = policy_resources(
-                    [
-                        StackEntry(r.type, r.name, r.urn, props, r.parent or None)
-                        for r, props in wrapped
-                    ]
-                )
-            reports = run_stack_policy(policy, stack_input, policy_settings)
+            )
+            continue
         for report in reports:
             if isinstance(report, Violation):
                 findings.append(PolicyFinding(policy.name, level, report.message, report.urn))

@@ -160,3 +160,17 @@ def test_missing_reference_folder_only_warns(tmp_path: Path) -> None:
     }
     report = review_artifacts.validate([_artifact(rd)], tmp_path / "absent")
     assert report.errors == [] and any("absent" in w for w in report.warnings)
+
+
+def test_a_failing_rule_fails_the_review_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pulumi_policy import ResourceValidationPolicy
+
+    def broken(*_: Any) -> None:
+        raise KeyError("spec")
+
+    policy = ResourceValidationPolicy(name="broken-rule", description="raises", validate=broken)
+    monkeypatch.setattr(registry, "build_policies", lambda: [policy])
+    resource = CapturedResource(type="x:y:Z", name="x", urn="urn:x", inputs={}, custom=True)
+    _, findings = review_policies.run_policies([resource], {})
+    assert [(f.policy, f.level) for f in findings] == [("broken-rule", EnforcementLevel.MANDATORY)]
+    assert "rule failed" in findings[0].message
