@@ -109,7 +109,7 @@ def arc_controller_values(
             # The chart has no image.tag: the controller image tag is the chart's appVersion
             # (v0.27.6 for chart 0.23.7), so the chart pin pins the image.
             "repository": versions.ARC_CONTROLLER_IMAGE_REPOSITORY,
-            # Defaults for runners that name no image: pinned, never the chart's `:latest`.
+            # Defaults for runners that name no image: pinned, never the chart's unpinned default.
             "actionsRunnerRepositoryAndTag": versions.RUNNER_IMAGE,
             "dindSidecarRepositoryAndTag": versions.DIND_IMAGE,
         },
