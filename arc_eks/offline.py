@@ -244,13 +244,14 @@ def run_program(
     project: str = "arc-eks",
     preview: bool = False,
     raise_errors: bool = True,
+    mocks: pulumi.runtime.Mocks | None = None,
 ) -> ProgramRun:
     """Run `program` under mocks with this config; return every resource it registered.
 
     Raises whatever the program raised (a `ConfigError` for bad config) after the run settles,
     or with `raise_errors=False` returns it in `ProgramRun.error` beside what was registered.
     """
-    monitor = RecordingMonitor(ArcMocks())
+    monitor = RecordingMonitor(mocks or ArcMocks())
     pulumi.runtime.set_mocks(
         monitor.mocks, project=project, stack=stack, preview=preview, monitor=monitor
     )

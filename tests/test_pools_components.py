@@ -205,3 +205,39 @@ def test_adding_a_pool_to_the_whole_program_changes_no_other_resource(tmp_path: 
         "payments-release-autoscaler",
     }
     assert [urn for urn in before if before[urn] != after[urn]] == []
+
+
+def test_preview_knows_which_service_account_before_the_role_exists() -> None:
+    """During a preview the role ARN is unknown; the ServiceAccount's name and namespace must not
+    be (the preview diff and the policy pack's one-role-per-ServiceAccount rule read them)."""
+    import json as _json
+
+    from pulumi.runtime import rpc
+
+    from arc_eks import program
+    from arc_eks.offline import ArcMocks, config_map_from_stack_file, run_program, stack_file
+    from tests.conftest import PROJECT_DIR, default_secrets
+
+    class RolesUnknownInPreview(ArcMocks):
+        def new_resource(self, args):  # type: ignore[no-untyped-def]
+            resource_id, outputs = super().new_resource(args)
+            if args.typ == "aws:iam/role:Role":
+                outputs.pop("arn", None)  # unknown until the role is created
+            return resource_id, outputs
+
+    config, secret_keys = config_map_from_stack_file(stack_file(PROJECT_DIR, "dev"))
+    secrets = default_secrets(config)
+    run = run_program(
+        lambda: program.main(project_dir=PROJECT_DIR),
+        config={**config, **secrets},
+        secret_keys=sorted({*secret_keys, *secrets}),
+        stack="dev",
+        preview=True,
+        mocks=RolesUnknownInPreview(),
+    )
+    account = run.one("kubernetes:core/v1:ServiceAccount", "payments-build-sa")
+    metadata = account.inputs["metadata"]
+    assert metadata["name"] == "build-runner"
+    assert metadata["namespace"] == "runners-payments"
+    annotation = metadata["annotations"]["eks.amazonaws.com/role-arn"]
+    assert annotation == rpc.UNKNOWN, _json.dumps(metadata)

@@ -94,8 +94,12 @@ def namespace_manifest(team: str, modes: Iterable[DockerMode]) -> dict[str, Any]
     }
 
 
-def service_account_manifest(pool: ResolvedPool, role_arn: str | None) -> dict[str, Any]:
-    """The pool's ServiceAccount: IRSA-annotated with a role, or a plain one without AWS access."""
+def service_account_manifest(pool: ResolvedPool, role_arn: Any) -> dict[str, Any]:
+    """The pool's ServiceAccount: IRSA-annotated with a role, or a plain one without AWS access.
+
+    `role_arn` is the ARN (a str, or a `pulumi.Output` the component passes at deploy time) or
+    None for a pool without AWS access.
+    """
     metadata: dict[str, Any] = {
         "name": service_account_name(pool),
         "namespace": namespace_name(pool.team),

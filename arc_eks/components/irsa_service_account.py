@@ -6,7 +6,6 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -70,24 +69,19 @@ class IrsaServiceAccount(pulumi.ComponentResource):
         sa_name = service_account_name(pool)
 
         self.role_arn = None
-        manifest: pulumi.Output[dict[str, Any]]
         if pool.has_aws_access:
-            role = self._role(name, args, namespace, sa_name)
-            self.role_arn = role.arn
-            manifest = role.arn.apply(lambda arn: service_account_manifest(pool, arn))
-        else:
-            manifest = pulumi.Output.from_input(service_account_manifest(pool, None))
-
-        account = k8s.core.v1.ServiceAccount(
+            self.role_arn = self._role(name, args, namespace, sa_name).arn
+        # The ARN goes into the annotation as an Output; name and namespace stay plain, so a
+        # preview (and the policy pack) sees which ServiceAccount this is before the role exists.
+        manifest = service_account_manifest(pool, self.role_arn)
+        k8s.core.v1.ServiceAccount(
             f"{name}-sa",
-            metadata=manifest.apply(lambda m: m["metadata"]),
-            automount_service_account_token=manifest.apply(
-                lambda m: m.get("automountServiceAccountToken")
-            ),
+            metadata=manifest["metadata"],
+            automount_service_account_token=manifest.get("automountServiceAccountToken"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
-        self.service_account_name = account.metadata.apply(lambda m: m["name"])
-        self.namespace = account.metadata.apply(lambda m: m["namespace"])
+        self.service_account_name = pulumi.Output.from_input(sa_name)
+        self.namespace = pulumi.Output.from_input(namespace)
         self.register_outputs(
             {
                 "roleArn": self.role_arn,
