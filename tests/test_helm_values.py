@@ -44,10 +44,20 @@ def _arc_variants() -> list[dict[str, Any]]:
             service_monitor=monitor,
             webhook_server=webhook,
             kubernetes_container_mode=k8s_mode,
+            webhook_allowed_cidrs=["192.30.252.0/22"] if webhook else [],
+            webhook_certificate_arn=cert,
         )
-        for replicas, url, monitor, webhook, k8s_mode in [
-            (1, None, False, False, False),
-            (2, "https://github.example.com", True, True, True),
+        for replicas, url, monitor, webhook, k8s_mode, cert in [
+            (1, None, False, False, False, None),
+            (2, None, False, True, False, None),
+            (
+                2,
+                "https://github.example.com",
+                True,
+                True,
+                True,
+                "arn:aws:acm:eu-west-1:1:certificate/x",
+            ),
         ]
     ]
 

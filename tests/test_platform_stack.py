@@ -160,6 +160,20 @@ def test_auth_secret_is_a_pulumi_secret_and_never_in_plain_text(env: str) -> Non
         assert OFFLINE_SECRET_PREFIX not in dumped, resource.name
 
 
+@pytest.mark.parametrize(("env", "port"), [("staging", 80), ("prod", 443)])
+def test_webhook_server_is_reachable_only_from_the_allowlist(env: str, port: int) -> None:
+    controller = _stack_config(env)["controller"]
+    arc = _run(env).one("kubernetes:helm.sh/v3:Release", "arc-release")
+    service = arc.inputs["values"]["githubWebhookServer"]["service"]
+    assert service["type"] == "LoadBalancer"
+    assert service["loadBalancerSourceRanges"] == controller["webhookAllowedCidrs"]
+    assert [p["port"] for p in service["ports"]] == [port]
+    annotations = service["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
+    cert = annotations.get("service.beta.kubernetes.io/aws-load-balancer-ssl-cert")
+    assert cert == controller.get("webhookCertificateArn")
+
+
 def test_webhook_server_secret_only_where_enabled() -> None:
     assert not [
         r for r in _run("dev").of_type("kubernetes:core/v1:Secret") if r.name == "arc-webhook"

@@ -49,7 +49,12 @@ def _run(
 
 @pytest.fixture(scope="module")
 def prod_run() -> ProgramRun:
-    return _run(TEAMS_DIR, stack_config("prod", controller={"webhookServer": True}))
+    return _run(
+        TEAMS_DIR,
+        stack_config(
+            "prod", controller={"webhookServer": True, "webhookAllowedCidrs": ["192.30.252.0/22"]}
+        ),
+    )
 
 
 def test_pools_with_grants_get_their_own_role_and_inline_policy(prod_run: ProgramRun) -> None:

@@ -134,3 +134,15 @@ def test_preflight_lists_missing_secrets_of_each_shipped_stack(env: str) -> None
     # The shipped files validate; only the secrets (never committed) are reported.
     assert problems, "the shipped stack files carry no secrets"
     assert all(p.value == "(missing)" and "--secret" in p.expected for p in problems)
+
+
+def test_webhook_server_needs_an_allowlist() -> None:
+    error = _error_of(set_config={"arc-eks:controller": {"webhookServer": True}})
+    assert "arc-eks:controller" in str(error)
+    assert "webhookAllowedCidrs with webhookServer" in str(error)
+
+
+def test_webhook_server_open_to_the_internet_is_refused() -> None:
+    controller = {"webhookServer": True, "webhookAllowedCidrs": ["0.0.0.0/0"]}
+    error = _error_of(set_config={"arc-eks:controller": controller})
+    assert "arc-eks:controller.webhookAllowedCidrs: got ['0.0.0.0/0']" in str(error)

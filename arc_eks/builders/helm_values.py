@@ -7,6 +7,7 @@ may be `pulumi.Output`s: these functions only place them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from arc_eks import versions
@@ -96,6 +97,8 @@ def arc_controller_values(
     service_monitor: bool,
     webhook_server: bool,
     kubernetes_container_mode: bool,
+    webhook_allowed_cidrs: Sequence[str] = (),
+    webhook_certificate_arn: str | None = None,
 ) -> dict[str, Any]:
     """The legacy ARC controller: HA, pinned images, auth from a Secret the program creates."""
     values: dict[str, Any] = {
@@ -138,5 +141,27 @@ def arc_controller_values(
             "podDisruptionBudget": (
                 {"enabled": True, "minAvailable": 1} if replicas > 1 else {"enabled": False}
             ),
+            "service": _webhook_service(webhook_allowed_cidrs, webhook_certificate_arn),
         }
     return values
+
+
+def _webhook_service(allowed_cidrs: Sequence[str], certificate_arn: str | None) -> dict[str, Any]:
+    """GitHub must reach the webhook server: an internet-facing NLB (the in-tree AWS cloud
+    provider's `nlb` type, no extra controller needed) admitting only `allowed_cidrs`, with TLS
+    from ACM on 443 when a certificate is given.
+    Ref: https://kubernetes.io/docs/reference/labels-annotations-taints/
+    (the service.beta.kubernetes.io/aws-load-balancer-* annotations)
+    """
+    annotations = {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+    port = {"port": 80, "targetPort": "http", "protocol": "TCP", "name": "http"}
+    if certificate_arn:
+        annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"] = certificate_arn
+        annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] = "https"
+        port = {"port": 443, "targetPort": "http", "protocol": "TCP", "name": "https"}
+    return {
+        "type": "LoadBalancer",
+        "annotations": annotations,
+        "ports": [port],
+        "loadBalancerSourceRanges": list(allowed_cidrs),
+    }

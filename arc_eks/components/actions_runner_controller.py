@@ -96,6 +96,8 @@ class ActionsRunnerController(pulumi.ComponentResource):
                 enterprise_url=args.github.enterprise_url,
                 service_monitor=args.controller.service_monitor,
                 webhook_server=args.controller.webhook_server,
+                webhook_allowed_cidrs=args.controller.webhook_allowed_cidrs,
+                webhook_certificate_arn=args.controller.webhook_certificate_arn,
                 kubernetes_container_mode=args.kubernetes_container_mode,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),

@@ -42,6 +42,18 @@ TeamName = Annotated[
 ]
 
 
+def narrow_ipv4_cidrs(value: list[str]) -> list[str]:
+    """IPv4 CIDRs of an allowlist; the whole internet (a /0) is refused."""
+    for cidr in value:
+        try:
+            net = ipaddress.IPv4Network(cidr, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"IPv4 CIDRs such as 203.0.113.0/24 ({exc})") from None
+        if net.prefixlen == 0:
+            raise ValueError(f"a narrow allowlist; {cidr} admits the whole internet")
+    return value
+
+
 class ExistingVpc(ConfigModel):
     """Bring your own VPC instead of creating one."""
 
@@ -141,16 +153,7 @@ class ClusterConfig(ConfigModel):
     @field_validator("public_access_cidrs")
     @classmethod
     def _cidrs(cls, value: list[str]) -> list[str]:
-        for cidr in value:
-            try:
-                net = ipaddress.IPv4Network(cidr, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"IPv4 CIDRs such as 203.0.113.0/24 ({exc})") from None
-            if net.prefixlen == 0:
-                raise ValueError(
-                    "a narrow allowlist; 0.0.0.0/0 opens the API server to the internet"
-                )
-        return value
+        return narrow_ipv4_cidrs(value)
 
     @model_validator(mode="after")
     def _public_endpoint(self) -> ClusterConfig:
@@ -254,9 +257,39 @@ class ControllerConfig(ConfigModel):
     )
     webhook_server: bool = Field(
         default=False,
-        description="Run ARC's GitHub webhook server for webhook-driven scale-up; its secret is "
+        description="Run ARC's GitHub webhook server for webhook-driven scale-up, behind an "
+        "internet-facing NLB that admits only webhookAllowedCidrs; its secret is "
         "`arc-eks:githubWebhookSecret` (a Pulumi secret).",
     )
+    webhook_allowed_cidrs: list[str] = Field(
+        default_factory=list,
+        description="Who may reach the webhook server: GitHub.com's `hooks` ranges from "
+        "https://api.github.com/meta, or your GHES egress addresses. Required with webhookServer.",
+    )
+    webhook_certificate_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$",
+        description="ACM certificate for TLS on the NLB (port 443). Without it the server listens "
+        "on plain HTTP port 80 (deliveries stay HMAC-signed, but their content is readable).",
+    )
+
+    @field_validator("webhook_allowed_cidrs")
+    @classmethod
+    def _webhook_cidrs(cls, value: list[str]) -> list[str]:
+        return narrow_ipv4_cidrs(value)
+
+    @model_validator(mode="after")
+    def _webhook_exposure(self) -> ControllerConfig:
+        if self.webhook_server and not self.webhook_allowed_cidrs:
+            raise ValueError(
+                "webhookAllowedCidrs with webhookServer: GitHub's hooks ranges "
+                "(https://api.github.com/meta) or your GHES egress addresses"
+            )
+        if not self.webhook_server and (self.webhook_allowed_cidrs or self.webhook_certificate_arn):
+            raise ValueError(
+                "webhookAllowedCidrs / webhookCertificateArn only with webhookServer: true"
+            )
+        return self
 
 
 class BucketAllowance(ConfigModel):
