@@ -240,3 +240,37 @@ def test_ebs_csi_addon_with_its_own_irsa_role_after_the_nodes() -> None:
     assert subjects == ["system:serviceaccount:kube-system:ebs-csi-controller-sa"]
     node_group = run.one("eks:index:ManagedNodeGroup")
     assert node_group.urn in addon.dependencies
+
+
+def test_existing_vpc_creates_no_network_and_hands_its_subnets_to_the_cluster() -> None:
+    private = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+    public = ["subnet-0fedcba9876543210"]
+    network = {
+        "existingVpc": {
+            "vpcId": "vpc-0123456789abcdef0",
+            "privateSubnetIds": private,
+            "publicSubnetIds": public,
+        }
+    }
+    run = run_stack("dev", set_config={"arc-eks:network": network})
+    assert not [
+        r
+        for r in run
+        if r.type.startswith("aws:ec2/") and r.type != "aws:ec2/launchTemplate:LaunchTemplate"
+    ]
+    cluster = run.one("eks:index:Cluster").inputs
+    assert cluster["vpcId"] == "vpc-0123456789abcdef0"
+    assert cluster["privateSubnetIds"] == private
+    assert cluster["publicSubnetIds"] == public
+    assert run.one("eks:index:ManagedNodeGroup").inputs["subnetIds"] == private
+
+
+def test_github_enterprise_server_url_reaches_the_controller() -> None:
+    github = {"auth": "pat", "enterpriseUrl": "https://github.example.com"}
+    run = run_stack("dev", set_config={"arc-eks:github": github})
+    values = run.one("kubernetes:helm.sh/v3:Release", "arc-release").inputs["values"]
+    assert values["githubEnterpriseServerURL"] == "https://github.example.com"
+    assert (
+        "githubEnterpriseServerURL"
+        not in _run("dev").one("kubernetes:helm.sh/v3:Release", "arc-release").inputs["values"]
+    )
