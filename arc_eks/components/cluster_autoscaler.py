@@ -15,8 +15,8 @@ from arc_eks.builders.helm_values import (
     CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
     cluster_autoscaler_values,
 )
-from arc_eks.builders.iam import irsa_trust_policy
 from arc_eks.builders.node_iam import cluster_autoscaler_policy
+from arc_eks.components.irsa_trust import irsa_trust_policy_json
 
 
 @dataclass(frozen=True)
@@ -45,12 +45,11 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         region = aws.get_region_output(opts=invoke).region
         account_id = aws.get_caller_identity_output(opts=invoke).account_id
 
-        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-            lambda a: json.dumps(
-                irsa_trust_policy(
-                    a[0], a[1], CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT
-                )
-            )
+        trust = irsa_trust_policy_json(
+            args.oidc_provider_arn,
+            args.oidc_issuer,
+            CLUSTER_AUTOSCALER_NAMESPACE,
+            CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
         )
         role = aws.iam.Role(
             f"{name}-role",

@@ -6,14 +6,12 @@ PersistentVolumeClaim (the work volume of `docker: kubernetes` pools) stays Pend
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from arc_eks.builders.iam import irsa_trust_policy
+from arc_eks.components.irsa_trust import irsa_trust_policy_json
 
 ADDON_NAME = "aws-ebs-csi-driver"
 # The add-on's controller ServiceAccount. Ref: https://docs.aws.amazon.com/eks/latest/userguide/ebs-csi.html
@@ -50,16 +48,10 @@ class EbsCsiDriver(pulumi.ComponentResource):
         invoke = pulumi.InvokeOutputOptions(parent=self)
         partition = aws.get_partition_output(opts=invoke).partition
 
-        def trust(values: list[Any]) -> str:
-            document = irsa_trust_policy(
-                values[0], values[1], SERVICE_ACCOUNT_NAMESPACE, SERVICE_ACCOUNT
-            )
-            return json.dumps(document)
-
         role = aws.iam.Role(
             f"{name}-role",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                trust
+            assume_role_policy=irsa_trust_policy_json(
+                args.oidc_provider_arn, args.oidc_issuer, SERVICE_ACCOUNT_NAMESPACE, SERVICE_ACCOUNT
             ),
             description="aws-ebs-csi-driver controller (IRSA)",
             tags=args.tags,

@@ -11,9 +11,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from arc_eks.builders.iam import irsa_trust_policy
 from arc_eks.builders.runner import namespace_name, service_account_manifest, service_account_name
 from arc_eks.builders.s3_grants import pool_permission_policy
+from arc_eks.components.irsa_trust import irsa_trust_policy_json
 from arc_eks.config.teams import ResolvedPool
 
 _ROLE_NAME_MAX = 64
@@ -94,9 +94,7 @@ class IrsaServiceAccount(pulumi.ComponentResource):
         self, name: str, args: IrsaServiceAccountArgs, namespace: str, sa_name: str
     ) -> aws.iam.Role:
         pool = args.pool
-        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-            lambda a: json.dumps(irsa_trust_policy(a[0], a[1], namespace, sa_name))
-        )
+        trust = irsa_trust_policy_json(args.oidc_provider_arn, args.oidc_issuer, namespace, sa_name)
         role = aws.iam.Role(
             f"{name}-role",
             name=args.role_name,
