@@ -146,3 +146,33 @@ def test_webhook_server_open_to_the_internet_is_refused() -> None:
     controller = {"webhookServer": True, "webhookAllowedCidrs": ["0.0.0.0/0"]}
     error = _error_of(set_config={"arc-eks:controller": controller})
     assert "arc-eks:controller.webhookAllowedCidrs: got ['0.0.0.0/0']" in str(error)
+
+
+def test_config_as_the_cli_passes_it_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The language host hands config to the program as PULUMI_CONFIG (JSON, objects as JSON
+    text) and PULUMI_CONFIG_SECRET_KEYS; the loader reads that path too, not only mocks' config."""
+    import json
+
+    from arc_eks import program
+    from arc_eks.offline import config_map_from_stack_file, run_program, stack_file
+    from tests.conftest import PROJECT_DIR, default_secrets
+
+    config, secret_keys = config_map_from_stack_file(stack_file(PROJECT_DIR, "dev"))
+    secrets = default_secrets(config)
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({**config, **secrets}))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(sorted({*secret_keys, *secrets})))
+    run = run_program(
+        lambda: program.main(project_dir=PROJECT_DIR), config={}, secret_keys=[], stack="dev"
+    )
+    assert run.one("eks:index:Cluster").inputs["name"] == "arc-eks-dev"
+
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")  # the token set without --secret
+    run = run_program(
+        lambda: program.main(project_dir=PROJECT_DIR),
+        config={},
+        secret_keys=[],
+        stack="dev",
+        raise_errors=False,
+    )
+    assert isinstance(run.error, ConfigError)
+    assert "arc-eks:githubToken: got (set in plain text)" in str(run.error)
