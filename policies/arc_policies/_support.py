@@ -182,6 +182,13 @@ def _with_defaults(schema: Mapping[str, Mapping[str, Any]], given: Mapping[str, 
     return merged
 
 
+def _config_schema(config: Mapping[str, Mapping[str, Any]]) -> PolicyConfigSchema | None:
+    """The rule's config properties (JSON Schema per key) as the engine wants them, if any."""
+    return (
+        PolicyConfigSchema(properties={k: dict(v) for k, v in config.items()}) if config else None
+    )
+
+
 @dataclass(frozen=True)
 class Rule:
     """One resource rule: its metadata, the types it reads, and a check yielding findings."""
@@ -213,11 +220,7 @@ class Rule:
             description=self.description,
             validate=self.validate,
             enforcement_level=self.enforcement_level,
-            config_schema=PolicyConfigSchema(
-                properties={k: dict(v) for k, v in self.config.items()}
-            )
-            if self.config
-            else None,
+            config_schema=_config_schema(self.config),
             severity=self.severity,
             remediation_steps=self.remediation,
             tags=["arc-eks"],
@@ -263,11 +266,7 @@ class StackRule:
             description=self.description,
             validate=self.validate,
             enforcement_level=self.enforcement_level,
-            config_schema=PolicyConfigSchema(
-                properties={k: dict(v) for k, v in self.config.items()}
-            )
-            if self.config
-            else None,
+            config_schema=_config_schema(self.config),
             severity=self.severity,
             remediation_steps=self.remediation,
             tags=["arc-eks"],
