@@ -182,11 +182,22 @@ def _with_defaults(schema: Mapping[str, Mapping[str, Any]], given: Mapping[str, 
     return merged
 
 
-def _config_schema(config: Mapping[str, Mapping[str, Any]]) -> PolicyConfigSchema | None:
-    """The rule's config properties (JSON Schema per key) as the engine wants them, if any."""
-    return (
-        PolicyConfigSchema(properties={k: dict(v) for k, v in config.items()}) if config else None
+def _policy_metadata(rule: Rule | StackRule) -> dict[str, Any]:
+    """What a resource and a stack rule tell the engine alike: name, text, levels, config schema."""
+    schema = (
+        PolicyConfigSchema(properties={k: dict(v) for k, v in rule.config.items()})
+        if rule.config
+        else None
     )
+    return {
+        "name": rule.name,
+        "description": rule.description,
+        "enforcement_level": rule.enforcement_level,
+        "config_schema": schema,
+        "severity": rule.severity,
+        "remediation_steps": rule.remediation,
+        "tags": ["arc-eks"],
+    }
 
 
 @dataclass(frozen=True)
@@ -215,16 +226,7 @@ class Rule:
             )
 
     def policy(self) -> ResourceValidationPolicy:
-        return ResourceValidationPolicy(
-            name=self.name,
-            description=self.description,
-            validate=self.validate,
-            enforcement_level=self.enforcement_level,
-            config_schema=_config_schema(self.config),
-            severity=self.severity,
-            remediation_steps=self.remediation,
-            tags=["arc-eks"],
-        )
+        return ResourceValidationPolicy(validate=self.validate, **_policy_metadata(self))
 
 
 def stack_resources(args: StackValidationArgs) -> list[StackResource]:
@@ -261,16 +263,7 @@ class StackRule:
             report_violation(f"{message}. Remediation: {self.remediation}", urn)
 
     def policy(self) -> StackValidationPolicy:
-        return StackValidationPolicy(
-            name=self.name,
-            description=self.description,
-            validate=self.validate,
-            enforcement_level=self.enforcement_level,
-            config_schema=_config_schema(self.config),
-            severity=self.severity,
-            remediation_steps=self.remediation,
-            tags=["arc-eks"],
-        )
+        return StackValidationPolicy(validate=self.validate, **_policy_metadata(self))
 
 
 def iter_statements(document: Any) -> Iterator[tuple[int, dict[str, Any]]]:

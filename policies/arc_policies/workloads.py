@@ -117,6 +117,13 @@ def _spec_of(typ: str, props: dict[str, Any]) -> tuple[str, dict[str, Any] | Non
     return base, spec if isinstance(spec, dict) else None
 
 
+def pod_containers(typ: str, props: dict[str, Any]) -> Iterator[Container]:
+    """Every container of the resource's pod spec; none when it has no (known) pod spec."""
+    base, spec = _spec_of(typ, props)
+    if spec is not None:
+        yield from containers(typ, spec, base)
+
+
 def check_privileged(
     typ: str, props: dict[str, Any], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
@@ -204,18 +211,13 @@ NO_HOST_ACCESS = Rule(
 def check_requests_limits(
     typ: str, props: dict[str, Any], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
-    base, spec = _spec_of(typ, props)
-    if spec is None:
-        return
-    for container in containers(typ, spec, base):
+    for container in pod_containers(typ, props):
         if ".initContainers[" in container.path or container.resources is UNKNOWN:
             continue
-        if container.implicit and container.name == DIND_NAME:
-            where = container.path  # spec.template.spec.dockerdContainerResources
-        elif container.implicit:
-            where = f"{base}.resources"
-        else:
-            where = f"{container.path}.resources"
+        # ARC's implicit dind sidecar has its own resources field (dockerdContainerResources);
+        # every other container, the implicit runner included, has `<path>.resources`.
+        implicit_dind = container.implicit and container.name == DIND_NAME
+        where = container.path if implicit_dind else f"{container.path}.resources"
         for kind in ("requests", "limits"):
             values = get(container.resources, kind)
             if values is UNKNOWN:
@@ -265,18 +267,17 @@ def image_problem(image: Any) -> str | None:
 
 
 def check_images(typ: str, props: dict[str, Any], config: Mapping[str, Any]) -> Iterator[Finding]:
-    base, spec = _spec_of(typ, props)
-    if spec is None:
-        return
-    for container in containers(typ, spec, base):
+    for container in pod_containers(typ, props):
         if container.image is UNKNOWN:
             continue
         if container.implicit and container.name == DIND_NAME:
             continue  # its image is the controller's chart value, checked on the Helm release
         problem = image_problem(container.image)
         if problem:
-            path = f"{base}.image" if container.implicit else f"{container.path}.image"
-            yield Finding(path, f"{show(container.image)} of {show(container.name)}: {problem}")
+            yield Finding(
+                f"{container.path}.image",
+                f"{show(container.image)} of {show(container.name)}: {problem}",
+            )
 
 
 IMAGES_PINNED = Rule(
