@@ -1,12 +1,20 @@
-"""The real pack, as `pulumi preview --policy-pack policies` runs it: `policies/__main__.py` in a
-subprocess serving the analyzer gRPC protocol; this test plays the engine's part (GetAnalyzerInfo,
-Configure with the prod config, Analyze, AnalyzeStack)."""
+"""The real pack, as `pulumi preview --policy-pack policies` runs it: the Python language host
+starts `python -u -m pulumi.policy <engine> <pack dir>` in the pack's directory, which runs
+`policies/__main__.py`, and reads the analyzer's port from its stdout. This test starts it the same
+way and plays the engine's part (GetAnalyzerInfo, Configure with the prod config, Analyze,
+AnalyzeStack).
+
+Ref: pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go (RunPlugin, kind analyzer).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import selectors
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,22 +30,66 @@ from policies.arc_policies.testing import UNKNOWN_SENTINELS, urn_for, wire_prope
 from tests.policy_baselines import TYPES, baseline, mutate
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+PACK_DIR = PROJECT_DIR / "policies"
+# The pack imports pulumi, grpc and its rules before it listens: seconds, even on a slow machine.
+PORT_DEADLINE_SECONDS = 60.0
+# Not an engine: the pack never calls the engine back. The CLI passes its own address here.
+ENGINE_ADDRESS = "127.0.0.1:1"
+
+
+def pack_command() -> list[str]:
+    """The command line the Pulumi CLI's Python language host uses for a policy pack."""
+    return [sys.executable, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, str(PACK_DIR)]
+
+
+def read_line(process: subprocess.Popen[bytes], deadline_seconds: float) -> str:
+    """One line of the process's stdout, or an AssertionError once the deadline passes (never a
+    blocking read: a pack whose port line is stuck in a buffer must fail, not hang the suite)."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    os.set_blocking(fd, False)
+    buffer = b""
+    end = time.monotonic() + deadline_seconds
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while b"\n" not in buffer:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise AssertionError(
+                    f"no line from {process.args!r} within {deadline_seconds:.0f} s "
+                    f"(read so far: {buffer!r})"
+                )
+            if not selector.select(timeout=left):
+                continue
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise AssertionError(
+                    f"{process.args!r} exited ({process.poll()}) before writing a line "
+                    f"(read so far: {buffer!r})"
+                )
+            buffer += chunk
+    return buffer.split(b"\n", 1)[0].decode()
+
+
+def _clean_environment() -> dict[str, str]:
+    """The caller's environment without the variables that would hide a buffering bug."""
+    return {k: v for k, v in os.environ.items() if k not in {"PYTHONUNBUFFERED", "PYTHONPATH"}}
 
 
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT_DIR / "policies" / "__main__.py")],
+        pack_command(),
         stdout=subprocess.PIPE,
-        cwd=PROJECT_DIR / "policies",
+        cwd=PACK_DIR,
+        env=_clean_environment(),
     )
     try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline().decode().strip())
+        port = int(read_line(process, PORT_DEADLINE_SECONDS).strip())
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(channel).result(timeout=30)
         stub = analyzer_pb2_grpc.AnalyzerStub(channel)
-        stub.Configure(_configure_request("prod"))
+        stub.Configure(_configure_request("prod"), timeout=30)
         yield stub
         channel.close()
     finally:
@@ -75,11 +127,11 @@ def _analyze(stub: Any, kind: str, inputs: dict[str, Any]) -> list[Any]:
         urn=urn_for(TYPES[kind], "under-test"),
         properties=_struct(wire_properties(inputs)),
     )
-    return list(stub.Analyze(request).diagnostics)
+    return list(stub.Analyze(request, timeout=30).diagnostics)
 
 
 def test_pack_lists_every_rule_with_its_schema(analyzer: Any) -> None:
-    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
+    info = analyzer.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
     assert info.name == registry.PACK_NAME
     assert {p.name for p in info.policies} == {r.name for r in registry.ALL_RULES}
     s3 = next(p for p in info.policies if p.name == "aws-iam-irsa-no-wildcard-s3")
@@ -133,6 +185,25 @@ def test_stack_analysis(analyzer: Any) -> None:
                 properties=_struct(sa),
             )
         )
-    response = analyzer.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=accounts))
+    response = analyzer.AnalyzeStack(
+        analyzer_pb2.AnalyzeStackRequest(resources=accounts), timeout=30
+    )
     names = [d.policyName for d in response.diagnostics]
     assert names == ["kubernetes-irsa-one-role-per-service-account"]
+
+
+def test_a_silent_process_fails_at_the_deadline_instead_of_hanging() -> None:
+    # Writes half a line (as an unflushed port would look) and then waits far past the deadline.
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; sys.stdout.write('41'); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+        env=_clean_environment(),
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(AssertionError, match="no line from"):
+            read_line(process, deadline_seconds=1.0)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert time.monotonic() - started < 30
