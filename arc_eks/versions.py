@@ -37,8 +37,8 @@ ARC_CONTROLLER_IMAGE_REPOSITORY = "summerwind/actions-runner-controller"
 RUNNER_VERSION = "2.335.1"
 RUNNER_IMAGE_REPOSITORY = "summerwind/actions-runner"
 RUNNER_IMAGE = f"{RUNNER_IMAGE_REPOSITORY}:v{RUNNER_VERSION}-ubuntu-22.04"
-# The docker CLI inside the runner image is 28.0.4; the daemon in the sidecar matches it (seed 000:
-# a newer daemon than client is the usual source of API-version errors).
+# The docker CLI inside the runner image is 28.0.4; the daemon in the sidecar matches it
+# (a daemon newer than the client is the usual source of API-version errors).
 DIND_IMAGE = "docker:28.0.4-dind"
 
 # Ref: osscontainertools/kaniko (the maintained kaniko fork: GoogleContainerTools/kaniko was archived

@@ -30,7 +30,7 @@ TEAM_LABEL = "arc-eks.io/team"
 POOL_LABEL = "arc-eks.io/pool"
 
 # ubuntu-22.04/24.04 runner images: the runner user is uid 1001, and fsGroup 1001 makes the
-# projected IRSA token and the emptyDirs readable by it (seed 004).
+# projected IRSA token and the emptyDirs readable by it.
 RUNNER_FS_GROUP = 1001
 # The docker group of the ubuntu-22.04 runner image; the dind daemon gives its socket to it.
 RUNNER_DOCKER_GID = 121
@@ -167,7 +167,7 @@ def _resources(resources: Resources) -> dict[str, Any]:
 
 
 def _dind(pool: ResolvedPool) -> dict[str, Any]:
-    """dind: the daemon in a privileged `docker` sidecar; the runner stays unprivileged (seed 000)."""
+    """dind: the daemon in a privileged `docker` sidecar; the runner stays unprivileged."""
     docker_host = {"name": "DOCKER_HOST", "value": DOCKER_SOCKET}
     shared = [
         {"name": "var-run", "mountPath": "/var/run"},  # the socket
@@ -175,7 +175,7 @@ def _dind(pool: ResolvedPool) -> dict[str, Any]:
             "name": "work",
             "mountPath": RUNNER_WORK_DIR,
         },  # `docker run -v $PWD` resolves in the sidecar
-        {"name": "tmp", "mountPath": "/tmp"},  # seed 004: /tmp shared with containers
+        {"name": "tmp", "mountPath": "/tmp"},  # job containers see the same /tmp
     ]
     sidecar = {
         "name": "docker",
