@@ -337,8 +337,14 @@ def test_kaniko_build_wrapper_prepares_the_chroot(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert f"--destination={ecr} --destination=docker.io/acme/x:1 --cache=true" in out
-    assert "--context=dir:///kaniko/buildcontext" in out
+    # The whole argument list: --force first (the chroot has no container markers, and kaniko
+    # exits "should only be run inside of a container" without it), then context, Dockerfile,
+    # destinations and the caller's extra flags, each one argument.
+    assert (
+        "ARGS /kaniko/executor --force --context=dir:///kaniko/buildcontext "
+        "--dockerfile=/kaniko/buildcontext/Dockerfile "
+        f"--destination={ecr} --destination=docker.io/acme/x:1 --cache=true\n"
+    ) in out
     assert "AWS_WEB_IDENTITY_TOKEN_FILE=/kaniko/irsa/token" in out
     assert "AWS_ROLE_ARN=arn:aws:iam::123456789012:role/pool" in out
     assert "GITHUB_TOKEN" not in out  # only the variables kaniko needs enter the chroot
