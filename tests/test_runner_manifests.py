@@ -147,6 +147,20 @@ def test_only_the_docker_sidecar_is_privileged_and_nothing_mounts_the_host(
         assert "sidecarContainers" not in spec
 
 
+def test_dind_service_ports_are_published_into_the_runner_pods_network() -> None:
+    """docs/runner-pools.md: a job's `services:` with `ports:` answer on localhost in the runner
+    container. That holds because the daemon is a container of the runner pod itself (one network
+    namespace), not of the node or another pod, and nothing disables or redirects publishing."""
+    pool = next(p for p in ALL_POOLS if p.spec.docker == DockerMode.DIND)
+    spec = runner_deployment_manifest(pool, node_selector=NODE_SELECTOR)["spec"]["template"]["spec"]
+    (sidecar,) = spec["sidecarContainers"]
+    assert "hostNetwork" not in spec and "hostNetwork" not in sidecar
+    args = sidecar["args"]
+    assert args[0] == "dockerd"
+    for flag in ("--ip=", "--iptables=false", "--bridge=none"):
+        assert not any(arg.startswith(flag) for arg in args), flag
+
+
 def test_dind_shares_the_socket_and_docker_host() -> None:
     pool = next(p for p in ALL_POOLS if p.spec.docker == DockerMode.DIND)
     spec = runner_deployment_manifest(pool, node_selector=NODE_SELECTOR)["spec"]["template"]["spec"]
