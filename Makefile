@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint fmt up preview review bench clean
+.PHONY: venv test lint fmt up preview review bench mutation clean
 
 # (Re)install only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -46,6 +46,16 @@ review: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_review.py
+
+## Mutation score of the security-critical modules (slow; not part of `make test` or CI).
+## `make mutation MODULES="iam s3_grants"` runs only those (names: scripts/mutation.py --list).
+MUTATION_STAMP := $(VENV)/.mutation-installed
+$(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
+	$(BIN)/python -m pip install --quiet -r requirements-mutation.txt
+	@touch $(MUTATION_STAMP)
+
+mutation: $(MUTATION_STAMP)
+	nice -n 15 $(BIN)/python scripts/mutation.py $(MODULES)
 
 clean:
 	rm -rf $(VENV) build

@@ -192,3 +192,180 @@ def test_moto_enforces_the_generated_policy(monkeypatch: pytest.MonkeyPatch) -> 
     )
     denied(s3.put_bucket_acl, Bucket="acme-build-cache", ACL="public-read")
     denied(s3.delete_bucket, Bucket="acme-build-cache")
+
+
+# --- whole documents: every key and value of what the builders produce ------------------------
+
+KMS_OTHER_REGION = "arn:aws:kms:us-east-2:123456789012:key/abcd"
+
+
+def test_write_only_sse_kms_grant_keeps_its_kms_actions() -> None:
+    """Writing to an SSE-KMS bucket needs GenerateDataKey (and Decrypt for multipart)."""
+    grant = ResolvedS3Grant("acme-uploads", "ci/", "write", KMS_OTHER_REGION, None)
+    assert s3_statements([grant]) == [
+        {
+            "Sid": "ObjectsWrite0",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+            "Resource": "arn:aws:s3:::acme-uploads/ci/*",
+        },
+        {
+            "Sid": "Kms0",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": KMS_OTHER_REGION,
+            # the region of the key, not of the stack
+            "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-2.amazonaws.com"}},
+        },
+    ]
+
+
+def test_readwrite_sse_kms_grant_whole() -> None:
+    assert s3_statements([ARTIFACTS, CACHE]) == [
+        {
+            "Sid": "ObjectsRead0",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": "arn:aws:s3:::acme-artifacts/*",
+        },
+        {
+            "Sid": "List0",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::acme-artifacts",
+        },
+        {
+            "Sid": "ObjectsReadwrite1",
+            "Effect": "Allow",
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+            ],
+            "Resource": "arn:aws:s3:::acme-build-cache/payments/*",
+        },
+        {
+            "Sid": "List1",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::acme-build-cache",
+            "Condition": {"StringLike": {"s3:prefix": ["payments/*"]}},
+        },
+        {
+            "Sid": "Kms1",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": KMS_KEY,
+            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}},
+        },
+    ]
+
+
+def test_unknown_access_grants_no_object_action() -> None:
+    from arc_eks.builders.s3_grants import object_actions
+
+    assert object_actions("admin") == []
+    assert object_actions("read") == ["s3:GetObject"]
+
+
+REPO_ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository"
+PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+LOGIN = {
+    "Sid": "EcrLogin",
+    "Effect": "Allow",
+    "Action": "ecr:GetAuthorizationToken",
+    "Resource": "*",
+}
+
+
+def test_pull_only_ecr_grants_get_login_and_a_pull_statement() -> None:
+    policy = pool_permission_policy(
+        [],
+        [
+            EcrGrant(repository="web/base", access="pull"),
+            EcrGrant(repository="web/app", access="pull"),
+        ],
+        region=REGION,
+        account_id=ACCOUNT,
+    )
+    assert policy == {
+        "Version": "2012-10-17",
+        "Statement": [
+            LOGIN,
+            {
+                "Sid": "EcrPull",
+                "Effect": "Allow",
+                "Action": PULL,
+                "Resource": [f"{REPO_ARN}/web/app", f"{REPO_ARN}/web/base"],
+            },
+        ],
+    }
+
+
+def test_push_and_pull_ecr_grants_whole_after_s3() -> None:
+    policy = pool_permission_policy(
+        [ARTIFACTS],
+        [
+            EcrGrant(repository="web/cache", access="push"),
+            EcrGrant(repository="web/base", access="pull"),
+        ],
+        region=REGION,
+        account_id=ACCOUNT,
+    )
+    assert [s["Sid"] for s in policy["Statement"]] == [
+        "ObjectsRead0",
+        "List0",
+        "EcrLogin",
+        "EcrPull",
+        "EcrPush",
+    ]
+    assert policy["Statement"][2:] == [
+        LOGIN,
+        {"Sid": "EcrPull", "Effect": "Allow", "Action": PULL, "Resource": [f"{REPO_ARN}/web/base"]},
+        {
+            "Sid": "EcrPush",
+            "Effect": "Allow",
+            "Action": [
+                *PULL,
+                "ecr:CompleteLayerUpload",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ],
+            "Resource": [f"{REPO_ARN}/web/cache"],
+        },
+    ]
+
+
+def test_cross_account_statements_whole() -> None:
+    role = f"arn:aws:iam::{ACCOUNT}:role/arc-eks-dev-data-platform-images"
+    grant = ResolvedS3Grant("partner-exchange", "acme/", "readwrite", None, "444455556666")
+    assert cross_account_bucket_statements(grant, role_arn=role, sid_prefix="data-images") == [
+        {
+            "Sid": "DataimagesObjectsReadwrite",
+            "Effect": "Allow",
+            "Principal": {"AWS": role},
+            "Action": [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+            ],
+            "Resource": "arn:aws:s3:::partner-exchange/acme/*",
+        },
+        {
+            "Sid": "DataimagesList",
+            "Effect": "Allow",
+            "Principal": {"AWS": role},
+            "Action": "s3:ListBucket",
+            "Resource": "arn:aws:s3:::partner-exchange",
+            "Condition": {"StringLike": {"s3:prefix": ["acme/*"]}},
+        },
+    ]
+
+
+def test_sids_are_alphanumeric_and_at_most_100_characters() -> None:
+    role = f"arn:aws:iam::{ACCOUNT}:role/r"
+    (statement,) = cross_account_bucket_statements(PARTNER, role_arn=role, sid_prefix="a" * 120)
+    assert statement["Sid"] == "A" + "a" * 99

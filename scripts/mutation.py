@@ -1,0 +1,235 @@
+"""Mutation testing of the security-critical modules (`make mutation`), with cosmic-ray.
+
+For each module below: copy the project (tracked and untracked-but-not-ignored files) to
+build/mutation/<name>/, let cosmic-ray mutate that copy one change at a time (a flipped comparison,
+`and` for `or`, a removed decorator, a changed number, ...) and run only the tests that reach the
+module after each change, then print the module's score: the share of mutants some test caught.
+The survivors (with their diff) go to build/mutation/<name>.survivors.txt; the ones that cannot
+change behaviour are explained in docs/mutation-survivors.md.
+
+The working tree itself is never mutated. One module at a time, one worker, at low priority (the
+Makefile runs this under `nice`). Not part of `make test` or CI: a full run takes many minutes.
+
+    python scripts/mutation.py                 # every module
+    python scripts/mutation.py iam s3_grants   # only these (names from --list)
+    python scripts/mutation.py --list
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from cosmic_ray.work_db import WorkDB, use_db
+from cosmic_ray.work_item import TestOutcome
+
+PROJECT = Path(__file__).resolve().parents[1]
+WORK = PROJECT / "build" / "mutation"
+# Per mutant; a mutant that makes the tests run longer than this (a loop that never ends) counts
+# as caught, the way cosmic-ray counts timeouts.
+TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    module: str
+    tests: tuple[str, ...]
+
+
+# Each module with the test files that exercise it (narrow: every mutant runs these).
+TARGETS = (
+    Target(
+        "iam",
+        "arc_eks/builders/iam.py",
+        (
+            "tests/test_iam_documents.py",
+            "tests/test_s3_grants.py",
+            "tests/test_pools_components.py",
+            "tests/test_platform_stack.py",
+        ),
+    ),
+    Target(
+        "irsa_trust",
+        "arc_eks/components/irsa_trust.py",
+        (
+            "tests/test_iam_documents.py",
+            "tests/test_pools_components.py",
+            "tests/test_platform_stack.py",
+        ),
+    ),
+    Target("s3_grants", "arc_eks/builders/s3_grants.py", ("tests/test_s3_grants.py",)),
+    Target(
+        "policy_iam",
+        "policies/arc_policies/iam.py",
+        ("tests/test_policies_iam.py", "tests/test_policies.py"),
+    ),
+    Target(
+        "policy_workloads",
+        "policies/arc_policies/workloads.py",
+        ("tests/test_policies_workloads.py", "tests/test_policies.py"),
+    ),
+    Target(
+        "pool_spec",
+        "arc_eks/config/pool_spec.py",
+        ("tests/test_pool_spec.py", "tests/test_teams_config.py"),
+    ),
+    Target(
+        "stack",
+        "arc_eks/config/stack.py",
+        ("tests/test_stack_model.py", "tests/test_stack_config.py", "tests/test_teams_config.py"),
+    ),
+)
+
+
+def _project_files() -> list[str]:
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=PROJECT,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout.decode()
+    return [f for f in listed.split("\0") if f and (PROJECT / f).is_file()]
+
+
+def _copy_project(target: Target) -> Path:
+    """A fresh copy at build/mutation/<name>/; ../shared beside it, as beside the project."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    shared = WORK / "shared"
+    if not shared.exists() and (PROJECT.parent / "shared").exists():
+        shared.symlink_to((PROJECT.parent / "shared").resolve())
+    copy = WORK / target.name
+    shutil.rmtree(copy, ignore_errors=True)
+    for name in _project_files():
+        destination = copy / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT / name, destination)
+    return copy
+
+
+def _test_command(target: Target) -> str:
+    tests = [t for t in target.tests if (PROJECT / t).is_file()]
+    pytest = [sys.executable, "-m", "pytest", "-x", "-q", "--no-header", "-p", "no:cacheprovider"]
+    return shlex.join([*pytest, *tests])
+
+
+def _config(target: Target) -> str:
+    command = _test_command(target).replace("\\", "\\\\").replace('"', '\\"')
+    return textwrap.dedent(
+        f"""\
+        [cosmic-ray]
+        module-path = "{target.module}"
+        timeout = {TIMEOUT_SECONDS}.0
+        excluded-modules = []
+        test-command = "{command}"
+
+        [cosmic-ray.distributor]
+        name = "local"
+        """
+    )
+
+
+def _cosmic_ray(copy: Path, *args: str) -> None:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    subprocess.run(
+        [sys.executable, str(PROJECT / "scripts" / "mutation_operators.py"), *args],
+        cwd=copy,
+        env=env,
+        check=True,
+    )
+
+
+@dataclass(frozen=True)
+class Score:
+    total: int
+    killed: int
+    survivors: list[str]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.killed / self.total if self.total else 100.0
+
+
+def _score(session: Path) -> Score:
+    survivors: list[str] = []
+    total = killed = 0
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            total += 1
+            if result.test_outcome != TestOutcome.SURVIVED:
+                killed += 1
+                continue
+            for mutation in item.mutations:
+                line = mutation.start_pos[0]
+                survivors.append(
+                    f"{mutation.module_path}:{line} {mutation.operator_name} "
+                    f"(occurrence {mutation.occurrence})\n{result.diff or ''}"
+                )
+    return Score(total, killed, survivors)
+
+
+def run(target: Target) -> Score:
+    copy = _copy_project(target)
+    config = copy / "mutation.toml"
+    config.write_text(_config(target))
+    session = copy / "session.sqlite"
+    # The tests must pass on the unmutated copy, or every mutant would look caught.
+    baseline = subprocess.run(
+        shlex.split(_test_command(target)),
+        cwd=copy,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS * 5,
+        check=False,
+    )
+    if baseline.returncode != 0:
+        sys.exit(f"{target.name}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
+    _cosmic_ray(copy, "init", config.name, session.name)
+    _cosmic_ray(copy, "exec", config.name, session.name)
+    score = _score(session)
+    report = WORK / f"{target.name}.survivors.txt"
+    report.write_text("\n".join(score.survivors))
+    return score
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="targets to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="print the targets and their tests")
+    args = parser.parse_args(argv)
+    by_name = {t.name: t for t in TARGETS}
+    if args.list:
+        for t in TARGETS:
+            print(f"{t.name:18} {t.module:40} {' '.join(t.tests)}")
+        return 0
+    unknown = [n for n in args.names if n not in by_name]
+    if unknown:
+        parser.error(f"unknown target(s) {unknown}; choose from {sorted(by_name)}")
+    chosen = [by_name[n] for n in args.names] or list(TARGETS)
+    results: list[tuple[Target, Score]] = []
+    for target in chosen:
+        print(f"== {target.name}: mutating {target.module}", flush=True)
+        score = run(target)
+        results.append((target, score))
+        print(
+            f"{target.name}: {score.percent:.1f}% ({score.killed}/{score.total} caught, "
+            f"{len(score.survivors)} survived: build/mutation/{target.name}.survivors.txt)",
+            flush=True,
+        )
+    print("\nmutation score per module")
+    for target, score in results:
+        print(f"  {target.module:40} {score.percent:5.1f}%  {score.killed:4}/{score.total:<4}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
