@@ -118,12 +118,18 @@ NO_WILDCARD_ACTIONS = Rule(
 )
 
 
+# Operators that require the tag to be present with a matching value. Not StringNotEquals/NotLike
+# (every resource without that value, untagged ones included), not ...IfExists (an absent tag
+# passes), not Null (only says whether the tag exists).
+_TAG_SCOPING_OPERATORS = frozenset({"StringEquals", "StringLike"})
+
+
 def _tag_scoped(statement: dict[str, Any]) -> bool:
     condition = get(statement, "Condition")
     if not isinstance(condition, dict):
         return False
     for operator, entries in condition.items():
-        if not isinstance(entries, dict) or not operator.startswith("String"):
+        if not isinstance(entries, dict) or operator not in _TAG_SCOPING_OPERATORS:
             continue
         if any("ResourceTag/" in key for key in entries):
             return True
