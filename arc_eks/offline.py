@@ -9,6 +9,7 @@ synthesized so that no `None` leaks into a policy document or a manifest.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,6 +120,25 @@ class _Outputs:
         return out
 
 
+def operator_arn() -> str:
+    """Who an offline run deploys as: a session of the stack's first `cluster.adminRoleArns` role,
+    as an operator would run `pulumi up` (an IAM user when the config lists no admin)."""
+    raw = pulumi.runtime.get_config("arc-eks:cluster")
+    try:
+        roles = json.loads(raw).get("adminRoleArns") if isinstance(raw, str) else None
+    except (json.JSONDecodeError, AttributeError):
+        roles = None
+    match = (
+        re.match(r"^arn:([a-z-]+):iam::(\d{12}):role/(?:.*/)?([^/]+)$", roles[0])
+        if isinstance(roles, list) and roles and isinstance(roles[0], str)
+        else None
+    )
+    if match is None:
+        return f"arn:aws:iam::{FAKE_ACCOUNT}:user/offline"
+    partition, account, role = match.groups()
+    return f"arn:{partition}:sts::{account}:assumed-role/{role}/offline-review"
+
+
 class ArcMocks(pulumi.runtime.Mocks):
     """Records nothing itself: the monitor below records; this synthesizes outputs and calls."""
 
@@ -139,7 +159,7 @@ class ArcMocks(pulumi.runtime.Mocks):
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": FAKE_ACCOUNT,
-                "arn": f"arn:aws:iam::{FAKE_ACCOUNT}:user/offline",
+                "arn": operator_arn(),
                 "userId": "AIDAOFFLINE",
                 "id": FAKE_ACCOUNT,
             }

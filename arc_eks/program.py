@@ -11,6 +11,7 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from arc_eks.access import deployer_problems
 from arc_eks.components.actions_runner_controller import (
     ActionsRunnerController,
     ActionsRunnerControllerArgs,
@@ -27,6 +28,7 @@ from arc_eks.components.handles import (
 from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.config.loader import load_stack_config
 from arc_eks.config.teams import load_team_pools
+from arc_eks.errors import ConfigError
 from arc_eks.pools import build_runner_pools
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -42,6 +44,10 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     if the stack config or any team file is invalid."""
     stack, secrets = load_stack_config()
     pools = load_team_pools(teams_dir or project_dir / "teams", stack)
+    # The deploying identity must be a cluster admin (no implicit creator access: see access.py).
+    problems = deployer_problems(aws.get_caller_identity().arn, list(stack.cluster.admin_role_arns))
+    if problems:
+        raise ConfigError(problems)
 
     cluster_name = cluster_name_for(stack.environment)
     tags = {"arc-eks/environment": stack.environment, "managed-by": "pulumi", **stack.tags}
@@ -58,9 +64,14 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             vpc_id=network.vpc_id,
             private_subnet_ids=network.private_subnet_ids,
             public_subnet_ids=network.public_subnet_ids,
+            node_dependencies=network.private_egress,
             tags=tags,
         ),
     )
+    # Every node group of the cluster: everything in-cluster waits for all of them (through the
+    # provider), and so do the EKS add-ons whose pods need nodes.
+    node_groups: list[pulumi.Resource] = [cluster.node_group]
+    k8s_provider = cluster.kubernetes_provider(node_groups)
     # Work volumes of `docker: kubernetes` pools (and any PVC) need the EBS CSI driver.
     EbsCsiDriver(
         "ebs-csi-driver",
@@ -69,11 +80,11 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             kubernetes_version=stack.cluster.kubernetes_version,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
-            depends_on=[cluster.node_group],
+            depends_on=node_groups,
             tags=tags,
         ),
     )
-    in_cluster = pulumi.ResourceOptions(providers=[cluster.k8s_provider])
+    in_cluster = pulumi.ResourceOptions(providers=[k8s_provider])
     autoscaler = ClusterAutoscaler(
         "cluster-autoscaler",
         ClusterAutoscalerArgs(
@@ -101,7 +112,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
         cluster_name=cluster_name,
         oidc_provider_arn=cluster.oidc_provider_arn,
         oidc_issuer=cluster.oidc_issuer,
-        k8s_provider=cluster.k8s_provider,
+        k8s_provider=k8s_provider,
         region=aws.get_region_output().region,
         account_id=aws.get_caller_identity_output().account_id,
         runner_node_selector={RUNNER_NODE_LABEL_KEY: RUNNER_NODE_LABEL_VALUE},

@@ -28,7 +28,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
-from arc_eks import program, review_artifacts, review_policies
+from arc_eks import program, resource_graph, review_artifacts, review_policies
 from arc_eks.config.loader import NAMESPACE, SECRET_KEYS
 from arc_eks.errors import ConfigError
 from arc_eks.offline import (
@@ -169,6 +169,7 @@ def run_review(
         review_artifacts.write(result.artifacts, out_dir)
     reference = reference_dir or project_dir.parent / "shared" / "reference"
     result.validation = review_artifacts.validate(result.artifacts, reference)
+    result.validation.errors += [p.render() for p in resource_graph.in_cluster_order_problems(run)]
     result.timings["artifacts"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -233,6 +234,7 @@ def render(result: ReviewResult, *, show_plan: bool = True) -> str:
             lines.append(
                 f"  {resource.type:<{width}}  {resource.name:<{name_width}}  {highlights(resource)}"
             )
+    lines += ["", *resource_graph.describe_critical_path(result.resources)]
     kinds = Counter(a.kind for a in result.artifacts)
     where = f" written to {result.out_dir}/" if result.out_dir is not None else " (not written)"
     lines.append(

@@ -19,6 +19,11 @@ from arc_eks.builders.helm_values import (
 from arc_eks.config.loader import GitHubSecrets
 from arc_eks.config.stack import ControllerConfig, GitHubConfig
 
+# How long Helm waits for the release to be ready before the update fails: the controller
+# Deployment, its Certificate from cert-manager, and with webhookServer the webhook server and its
+# LoadBalancer Service (Helm waits for the NLB to get its address).
+RELEASE_TIMEOUT_SECONDS = 600
+
 
 @dataclass(frozen=True)
 class ActionsRunnerControllerArgs:
@@ -100,6 +105,7 @@ class ActionsRunnerController(pulumi.ComponentResource):
                 webhook_certificate_arn=args.controller.webhook_certificate_arn,
                 kubernetes_container_mode=args.kubernetes_container_mode,
             ),
+            timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),
         )
         self.register_outputs({"namespace": self.namespace, "release_status": self.release.status})

@@ -11,6 +11,11 @@ import pulumi_kubernetes as k8s
 from arc_eks import versions
 from arc_eks.builders.helm_values import CERT_MANAGER_NAMESPACE, cert_manager_values
 
+# How long Helm waits for the release's objects to be ready (three Deployments, the CRDs and the
+# start-up API check Job) before the update fails. Nodes exist by then (the provider waits for
+# them); the margin covers image pulls on fresh nodes.
+RELEASE_TIMEOUT_SECONDS = 600
+
 
 @dataclass(frozen=True)
 class CertManagerArgs:
@@ -42,6 +47,7 @@ class CertManager(pulumi.ComponentResource):
             values=cert_manager_values(),
             # Wait for the webhook to be Ready: ARC's chart creates Certificates right after.
             skip_await=False,
+            timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"release_status": self.release.status})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -10,6 +11,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from arc_eks.access import creator_bootstrap_off
 from arc_eks.builders.node_iam import NODE_MANAGED_POLICIES, ec2_trust_policy
 from arc_eks.components.handles import RUNNER_NODE_LABEL_KEY, RUNNER_NODE_LABEL_VALUE
 from arc_eks.config.stack import ClusterConfig, NodeGroupConfig
@@ -33,6 +35,9 @@ class RunnerClusterArgs:
     private_subnet_ids: pulumi.Input[list[str]]
     public_subnet_ids: pulumi.Input[list[str]]
     tags: dict[str, str] = field(default_factory=dict)
+    node_dependencies: Sequence[pulumi.Resource] = ()
+    """What nodes need before they boot besides the control plane: the private subnets' routes to
+    the internet (NAT), without which they cannot pull images and never join."""
 
 
 class RunnerCluster(pulumi.ComponentResource):
@@ -48,7 +53,7 @@ class RunnerCluster(pulumi.ComponentResource):
     oidc_issuer: pulumi.Output[str]
     """OIDC issuer, host and path without `https://` (IRSA condition keys start with it)."""
     k8s_provider: k8s.Provider
-    """Kubernetes provider for everything deployed into the cluster."""
+    """Kubernetes provider for everything deployed into the cluster (`kubernetes_provider()`)."""
 
     def __init__(
         self, name: str, args: RunnerClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -104,7 +109,11 @@ class RunnerCluster(pulumi.ComponentResource):
             enabled_cluster_log_types=CONTROL_PLANE_LOG_TYPES,
             deletion_protection=protect,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, protect=protect),
+            # No implicit admin for the creator on a new cluster: every admin is an access entry
+            # above (arc_eks/access.py says why, and why existing clusters are left as they are).
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=protect, transforms=[creator_bootstrap_off]
+            ),
         )
 
         node_role = aws.iam.Role(
@@ -187,17 +196,18 @@ class RunnerCluster(pulumi.ComponentResource):
                 "k8s.io/cluster-autoscaler/enabled": "true",
                 f"k8s.io/cluster-autoscaler/{args.cluster_name}": "owned",
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=attachments),
+            # Explicit: a resource reference passed into a remote component is not recorded as
+            # a dependency, and the nodes need the control plane and their subnets' egress.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*attachments, self.cluster, *args.node_dependencies],
+            ),
         )
 
         self.kubeconfig = self.cluster.kubeconfig_json
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
         self.oidc_issuer = self.cluster.oidc_issuer
-        self.k8s_provider = k8s.Provider(
-            f"{name}-k8s",
-            kubeconfig=self.kubeconfig,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        self._name = name
         self.register_outputs(
             {
                 "kubeconfig": pulumi.Output.secret(self.kubeconfig),
@@ -205,6 +215,20 @@ class RunnerCluster(pulumi.ComponentResource):
                 "oidc_issuer": self.oidc_issuer,
             }
         )
+
+    def kubernetes_provider(self, node_groups: Sequence[pulumi.Resource]) -> k8s.Provider:
+        """The Kubernetes provider for everything deployed into the cluster, waiting for every
+        node group: each resource waits for its provider, so nothing in-cluster (Helm releases
+        included) starts before there are nodes to schedule its pods on. Call once, after every
+        node group exists. (Same name and parent as before: existing stacks keep the provider.)"""
+        if not node_groups:
+            raise ValueError("the Kubernetes provider needs the node groups to wait for")
+        self.k8s_provider = k8s.Provider(
+            f"{self._name}-k8s",
+            kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(node_groups)),
+        )
+        return self.k8s_provider
 
 
 def _partition(parent: pulumi.Resource) -> pulumi.Output[str]:

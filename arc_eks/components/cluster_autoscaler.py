@@ -18,6 +18,9 @@ from arc_eks.builders.helm_values import (
 from arc_eks.builders.node_iam import cluster_autoscaler_policy
 from arc_eks.components.irsa_trust import irsa_trust_policy_json
 
+# How long Helm waits for the autoscaler Deployment to be ready before the update fails.
+RELEASE_TIMEOUT_SECONDS = 600
+
 
 @dataclass(frozen=True)
 class ClusterAutoscalerArgs:
@@ -81,6 +84,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             values=cluster_autoscaler_values(
                 cluster_name=args.cluster_name, region=region, role_arn=role.arn
             ),
+            timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
         self.register_outputs({"role_arn": self.role_arn})

@@ -28,12 +28,16 @@ class Network(pulumi.ComponentResource):
     """Subnets for nodes and the control plane's ENIs; egress through NAT."""
     public_subnet_ids: pulumi.Output[list[str]]
     """Subnets for internet-facing load balancers (may be empty for an existing VPC)."""
+    private_egress: list[pulumi.Resource]
+    """The private subnets' route table associations (their route leads to the NAT gateway):
+    nodes wait for them. Empty for an existing VPC, whose routes exist already."""
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("arc-eks:network:Network", name, None, opts)
         existing = args.config.existing_vpc
+        self.private_egress = []
         if existing is not None:
             self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
             self.private_subnet_ids = pulumi.Output.from_input(list(existing.private_subnet_ids))
@@ -127,6 +131,7 @@ class Network(pulumi.ComponentResource):
                 route_table_id=private_rt.id,
                 tags={**args.tags, **cluster_tag, "kubernetes.io/role/internal-elb": "1"},
             )
+            self.private_egress.append(self._last_association)
             private_subnets.append(private)
 
         self.vpc_id = vpc.id
@@ -155,7 +160,7 @@ class Network(pulumi.ComponentResource):
             tags={**tags, "Name": name},
             opts=child,
         )
-        aws.ec2.RouteTableAssociation(
+        self._last_association = aws.ec2.RouteTableAssociation(
             name, subnet_id=subnet.id, route_table_id=route_table_id, opts=child
         )
         return subnet
