@@ -15,7 +15,7 @@ from typing import Any
 
 import pulumi
 
-from arc_eks.builders.runner import namespace_name, service_account_name
+from arc_eks.builders.runner import NAMESPACE_MAX_LENGTH, pool_namespace, service_account_name
 from arc_eks.builders.s3_grants import cross_account_bucket_statements
 from arc_eks.components.handles import ClusterHandles
 from arc_eks.components.irsa_service_account import (
@@ -26,7 +26,8 @@ from arc_eks.components.irsa_service_account import (
 from arc_eks.components.runner_pool import RunnerPool, RunnerPoolArgs
 from arc_eks.components.runner_team import RunnerTeam, RunnerTeamArgs
 from arc_eks.config.stack import StackConfig
-from arc_eks.config.teams import ResolvedPool, ResolvedS3Grant
+from arc_eks.config.teams import DockerMode, ResolvedPool, ResolvedS3Grant
+from arc_eks.errors import ConfigError, ConfigProblem
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,47 @@ class PoolsResult:
         }
 
 
+def runner_namespace_problems(pools: Sequence[ResolvedPool]) -> list[ConfigProblem]:
+    """Every `docker: kubernetes` pool's own namespace is a valid name that no other pool or team
+    uses: a shared namespace would give one pool's container hooks the other's pods and Secrets.
+    The program raises them (with every other problem) before anything is created."""
+    problems: list[ConfigProblem] = []
+    owners: dict[str, ResolvedPool] = {}
+    for pool in sorted(pools, key=lambda p: (p.source, p.key)):
+        namespace = pool_namespace(pool)
+        own = pool.spec.docker == DockerMode.KUBERNETES
+        if own and len(namespace) > NAMESPACE_MAX_LENGTH:
+            problems.append(
+                ConfigProblem(
+                    source=pool.source,
+                    path=f"pools[name={pool.name}].name",
+                    value=repr(pool.name),
+                    expected=f"a shorter pool name: a docker: kubernetes pool gets its own "
+                    f"namespace {namespace!r}, longer than Kubernetes' {NAMESPACE_MAX_LENGTH} "
+                    "characters",
+                )
+            )
+        other = owners.setdefault(namespace, pool)
+        if other is not pool and (own or other.spec.docker == DockerMode.KUBERNETES):
+            problems.append(
+                ConfigProblem(
+                    source=pool.source,
+                    path=f"pools[name={pool.name}].name",
+                    value=repr(pool.name),
+                    expected=f"a pool name whose namespace {namespace!r} no other pool uses "
+                    f"(taken by pool {other.name!r} of team {other.team!r}, {other.source})",
+                )
+            )
+    return problems
+
+
+def check_runner_namespaces(pools: Sequence[ResolvedPool]) -> None:
+    """`runner_namespace_problems` as a `ConfigError`."""
+    problems = runner_namespace_problems(pools)
+    if problems:
+        raise ConfigError(problems)
+
+
 def _tags(stack: StackConfig, pool: ResolvedPool) -> dict[str, str]:
     return {**stack.tags, "arc-eks:team": pool.team, "arc-eks:pool": pool.name}
 
@@ -96,7 +138,7 @@ def build_runner_pools(
     for team, team_pools in by_team.items():
         runner_team = RunnerTeam(
             team,
-            RunnerTeamArgs(team=team, modes=[p.spec.docker for p in team_pools]),
+            RunnerTeamArgs(team=team, pools=team_pools),
             opts=pulumi.ResourceOptions(parent=opts_parent, providers=[cluster.k8s_provider]),
         )
         result.teams[team] = runner_team
@@ -131,7 +173,7 @@ def _build_pool(
             region=cluster.region,
             account_id=cluster.account_id,
             tags=_tags(stack, pool),
-            depends_on=[team.namespace_resource],
+            depends_on=[team.namespace_for(pool)],
         ),
         opts=pulumi.ResourceOptions(parent=team),
     )
@@ -143,13 +185,14 @@ def _build_pool(
             webhook_server=stack.controller.webhook_server,
             service_account=identity,
             controller=list(depends_on),
+            isolation=team.isolation_for(pool),
         ),
         opts=pulumi.ResourceOptions(parent=team),
     )
     result.pools[pool.key] = PoolExport(
         team=pool.team,
         pool=pool.name,
-        namespace=namespace_name(pool.team),
+        namespace=pool_namespace(pool),
         service_account=service_account_name(pool),
         role_arn=identity.role_arn,
     )

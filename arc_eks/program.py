@@ -29,7 +29,7 @@ from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.config.loader import load_stack_config
 from arc_eks.config.teams import load_team_pools
 from arc_eks.errors import ConfigError
-from arc_eks.pools import build_runner_pools
+from arc_eks.pools import build_runner_pools, runner_namespace_problems
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -46,6 +46,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     pools = load_team_pools(teams_dir or project_dir / "teams", stack)
     # The deploying identity must be a cluster admin (no implicit creator access: see access.py).
     problems = deployer_problems(aws.get_caller_identity().arn, list(stack.cluster.admin_role_arns))
+    problems += runner_namespace_problems(pools)
     if problems:
         raise ConfigError(problems)
 

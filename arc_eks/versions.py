@@ -37,6 +37,10 @@ ARC_CONTROLLER_IMAGE_REPOSITORY = "summerwind/actions-runner-controller"
 RUNNER_VERSION = "2.335.1"
 RUNNER_IMAGE_REPOSITORY = "summerwind/actions-runner"
 RUNNER_IMAGE = f"{RUNNER_IMAGE_REPOSITORY}:v{RUNNER_VERSION}-ubuntu-22.04"
+# The runner container hooks that image bundles (runner/VERSION: RUNNER_CONTAINER_HOOKS_VERSION).
+# Not deployed on its own: the hooks Role (builders.runner.CONTAINER_HOOKS_RULES) is exactly the
+# permission list of this version; re-check it when the runner image brings a new one.
+RUNNER_CONTAINER_HOOKS_VERSION = "0.8.1"
 # The docker CLI inside the runner image is 28.0.4; the daemon in the sidecar matches it
 # (a daemon newer than the client is the usual source of API-version errors).
 DIND_IMAGE = "docker:28.0.4-dind"

@@ -105,6 +105,8 @@ def test_namespaces_pod_security_levels(prod_run: ProgramRun) -> None:
     assert levels == {
         "runners-payments": "privileged",
         "runners-data-platform": "baseline",
+        # The docker: kubernetes pool runs in a namespace of its own.
+        "runners-data-platform-pipelines": "baseline",
         "runners-web": "baseline",
     }
 

@@ -130,7 +130,11 @@ def test_only_the_docker_sidecar_is_privileged_and_nothing_mounts_the_host(
     assert spec["dockerEnabled"] is False
     assert spec["dockerdWithinRunnerContainer"] is False
     assert spec["ephemeral"] is True
-    assert spec["securityContext"] == {"fsGroup": 1001}
+    assert spec["securityContext"] == {
+        "fsGroup": 1001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+    assert spec["automountServiceAccountToken"] is (pool.spec.docker == DockerMode.KUBERNETES)
     assert spec["nodeSelector"] == NODE_SELECTOR
     privileged = [
         c["name"] for c in _containers(deployment) if c.get("securityContext", {}).get("privileged")
@@ -189,7 +193,12 @@ def test_kubernetes_mode_has_an_ephemeral_work_volume_and_hooks_rbac() -> None:
     claim = spec["workVolumeClaimTemplate"]
     assert claim["storageClassName"] == "gp2" and claim["accessModes"] == ["ReadWriteOnce"]
     role, binding = container_hooks_rbac(pool)
-    assert {r["resources"][0] for r in role["rules"]} >= {"pods", "pods/exec", "pods/log", "jobs"}
+    assert {r["resources"][0] for r in role["rules"]} == {
+        "pods",
+        "pods/exec",
+        "pods/log",
+        "secrets",
+    }
     assert binding["subjects"][0]["name"] == spec["serviceAccountName"]
     # The hooks need the API token; other modes without AWS access get none.
     assert "automountServiceAccountToken" not in service_account_manifest(pool, None)

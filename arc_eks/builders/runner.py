@@ -37,20 +37,49 @@ RUNNER_DOCKER_GID = 121
 RUNNER_WORK_DIR = "/runner/_work"
 DOCKER_SOCKET = "unix:///var/run/docker.sock"
 KANIKO_SCRATCH_DIR = "/kaniko-scratch"
+RUNTIME_DEFAULT_SECCOMP = {"type": "RuntimeDefault"}
 
 # Pod Security levels, most permissive first. Ref: kubernetes.io/docs/concepts/security/pod-security-standards
 POD_SECURITY_LEVEL = {
     DockerMode.DIND: "privileged",  # the docker sidecar is privileged
     DockerMode.KANIKO: "baseline",  # root + chroot (default capabilities), no privilege
     DockerMode.KUBERNETES: "baseline",  # job pods run arbitrary workflow images, often as root
-    DockerMode.NONE: "baseline",  # ARC's runner container cannot be given restricted's settings
+    # restricted needs allowPrivilegeEscalation: false on the runner container, and the runner
+    # image's startup.sh runs `sudo chown` on the runner's home before the runner starts: sudo
+    # cannot raise privileges under no_new_privs, so the pod would never register.
+    DockerMode.NONE: "baseline",
 }
 _ORDER = ("privileged", "baseline", "restricted")
 
 
+# Longest namespace name Kubernetes accepts (a DNS label).
+NAMESPACE_MAX_LENGTH = 63
+
+
 def namespace_name(team: str) -> str:
-    """One namespace per team, never the controller's (`actions-runner-system`)."""
+    """The team's namespace (its dind, none and kaniko pools), never the controller's
+    (`actions-runner-system`)."""
     return f"runners-{team}"
+
+
+def pool_namespace(pool: ResolvedPool) -> str:
+    """Where a pool's runners run. A `docker: kubernetes` pool gets a namespace of its own: the
+    container hooks' Role lets its runners create pods and read Secrets in their namespace, so
+    nothing of another pool may live there."""
+    if pool.spec.docker == DockerMode.KUBERNETES:
+        return f"runners-{pool.team}-{pool.name}"
+    return namespace_name(pool.team)
+
+
+def needs_api_token(pool: ResolvedPool) -> bool:
+    """Only the container hooks (`docker: kubernetes`) call the Kubernetes API from a runner pod.
+
+    ARC's runner needs the token for nothing else unless the controller's status-update hook is
+    on (chart value runner.statusUpdateHook.enabled, false by default and never set here). The
+    IRSA token is a separate projected volume the EKS pod identity webhook adds whatever
+    automountServiceAccountToken says.
+    """
+    return pool.spec.docker == DockerMode.KUBERNETES
 
 
 def service_account_name(pool: ResolvedPool) -> str:
@@ -71,14 +100,17 @@ def pod_security_level(modes: Iterable[DockerMode]) -> str:
     return min(levels, key=_ORDER.index)
 
 
-def namespace_manifest(team: str, modes: Iterable[DockerMode]) -> dict[str, Any]:
+def namespace_manifest(
+    team: str, modes: Iterable[DockerMode], *, name: str | None = None
+) -> dict[str, Any]:
+    """A runner namespace: the team's (default) or a `docker: kubernetes` pool's own (`name`)."""
     level = pod_security_level(modes)
     version = versions.POD_SECURITY_VERSION
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": {
-            "name": namespace_name(team),
+            "name": name or namespace_name(team),
             "labels": {
                 **MANAGED_BY,
                 TEAM_LABEL: team,
@@ -102,39 +134,43 @@ def service_account_manifest(pool: ResolvedPool, role_arn: Any) -> dict[str, Any
     """
     metadata: dict[str, Any] = {
         "name": service_account_name(pool),
-        "namespace": namespace_name(pool.team),
+        "namespace": pool_namespace(pool),
         "labels": _labels(pool),
     }
     if role_arn is not None:
         metadata["annotations"] = {IRSA_ROLE_ANNOTATION: role_arn}
     manifest: dict[str, Any] = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
     # Container mode kubernetes needs the API token (the hooks create job pods); others never do.
-    if role_arn is None and pool.spec.docker != DockerMode.KUBERNETES:
+    if not needs_api_token(pool):
         manifest["automountServiceAccountToken"] = False
     return manifest
+
+
+# Exactly what the container hooks bundled in the runner image check for before a job starts
+# (a SelfSubjectAccessReview per verb; `requiredPermissions` in packages/k8s/src/k8s/index.ts of
+# actions/runner-container-hooks at the version in versions.RUNNER_CONTAINER_HOOKS_VERSION). No
+# batch/jobs (the hooks never create Jobs), no pods/attach, no ServiceAccounts, no other verbs.
+CONTAINER_HOOKS_RULES: tuple[dict[str, Any], ...] = (
+    {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "create", "delete"]},
+    {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get", "create"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "create", "delete"]},
+)
 
 
 def container_hooks_rbac(pool: ResolvedPool) -> list[dict[str, Any]]:
     """Role + RoleBinding the runner container hooks need (container mode kubernetes only).
 
     ARC creates these itself only when the RunnerDeployment names no ServiceAccount; ours does.
-    Ref: actions/runner-container-hooks packages/k8s/README.md
+    The Role is namespaced, and the pool's namespace holds nothing but this pool: pods and
+    Secrets it can reach are its own. Which pods it may create is fenced by
+    `builders.admission.job_pod_policy` (a ValidatingAdmissionPolicy).
     """
     if pool.spec.docker != DockerMode.KUBERNETES:
         return []
     name = f"{pool.name}-container-hooks"
-    namespace = namespace_name(pool.team)
-    rules = [
-        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "create", "delete"]},
-        {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["get", "create"]},
-        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list", "watch"]},
-        {
-            "apiGroups": ["batch"],
-            "resources": ["jobs"],
-            "verbs": ["get", "list", "create", "delete"],
-        },
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "create", "delete"]},
-    ]
+    namespace = pool_namespace(pool)
+    rules = [{key: list(value) for key, value in rule.items()} for rule in CONTAINER_HOOKS_RULES]
     meta = {"name": name, "namespace": namespace, "labels": _labels(pool)}
     return [
         {
@@ -235,7 +271,15 @@ def runner_deployment_manifest(
         "dockerEnabled": False,
         "dockerdWithinRunnerContainer": False,
         "serviceAccountName": service_account_name(pool),
-        "securityContext": {"fsGroup": RUNNER_FS_GROUP},
+        # No Kubernetes API token where nothing in the pod calls the API (the IRSA token is a
+        # separate projected volume). ARC copies this field onto the runner pod.
+        "automountServiceAccountToken": needs_api_token(pool),
+        # RuntimeDefault: containerd's default seccomp profile for every container that is not
+        # privileged (a privileged container, the dind sidecar, runs unconfined regardless).
+        "securityContext": {
+            "fsGroup": RUNNER_FS_GROUP,
+            "seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP),
+        },
         "resources": _resources(spec.resources),
         "nodeSelector": dict(node_selector),
     }
@@ -252,7 +296,7 @@ def runner_deployment_manifest(
         "kind": "RunnerDeployment",
         "metadata": {
             "name": pool.name,
-            "namespace": namespace_name(pool.team),
+            "namespace": pool_namespace(pool),
             "labels": _labels(pool),
         },
         # No `replicas`: the HorizontalRunnerAutoscaler owns it.
@@ -314,7 +358,7 @@ def horizontal_runner_autoscaler_manifest(
         "kind": "HorizontalRunnerAutoscaler",
         "metadata": {
             "name": pool.name,
-            "namespace": namespace_name(pool.team),
+            "namespace": pool_namespace(pool),
             "labels": _labels(pool),
         },
         "spec": spec,

@@ -86,6 +86,9 @@ class RunnerCluster(pulumi.ComponentResource):
             public_subnet_ids=args.public_subnet_ids,
             node_associate_public_ip_address=False,
             skip_default_node_group=True,
+            # The VPC CNI's network policy agent enforces the runner namespaces' NetworkPolicies
+            # (builders.network_policy); without it they are accepted and ignored.
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             create_oidc_provider=True,
             authentication_mode=eks.AuthenticationMode.API,
             access_entries={

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from arc_eks.builders.runner import namespace_name, service_account_manifest, service_account_name
+from arc_eks.builders.runner import pool_namespace, service_account_manifest, service_account_name
 from arc_eks.builders.s3_grants import pool_permission_policy
 from arc_eks.components.irsa_trust import irsa_trust_policy_json
 from arc_eks.config.teams import ResolvedPool
@@ -65,7 +65,7 @@ class IrsaServiceAccount(pulumi.ComponentResource):
     ) -> None:
         super().__init__("arc-eks:irsa:IrsaServiceAccount", name, None, opts)
         pool = args.pool
-        namespace = namespace_name(pool.team)
+        namespace = pool_namespace(pool)
         sa_name = service_account_name(pool)
 
         self.role_arn = None

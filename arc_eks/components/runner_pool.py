@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from arc_eks.builders.admission import job_pod_policy
 from arc_eks.builders.runner import (
     container_hooks_rbac,
     horizontal_runner_autoscaler_manifest,
@@ -29,6 +30,9 @@ class RunnerPoolArgs:
     """The pool's ServiceAccount (IrsaServiceAccount): it must exist before runner pods do."""
     controller: Sequence[pulumi.Resource] = ()
     """The ARC controller release: its CRDs and admission webhooks must exist first."""
+    isolation: Sequence[pulumi.Resource] = ()
+    """The pool's namespace and its NetworkPolicies (RunnerTeam.isolation_for): no runner pod
+    starts before default-deny is in place."""
 
 
 class RunnerPool(pulumi.ComponentResource):
@@ -42,25 +46,50 @@ class RunnerPool(pulumi.ComponentResource):
     ) -> None:
         super().__init__("arc-eks:runners:RunnerPool", name, None, opts)
         pool = args.pool
-        waits_for = [*args.controller, args.service_account]
+        waits_for = [*args.controller, *args.isolation, args.service_account]
 
+        # kubernetes mode: the fence on the job pods exists before the hooks get the right to
+        # create any (the RoleBinding waits for the policy and its binding).
+        fences: list[pulumi.Resource] = []
+        for manifest in job_pod_policy(pool):
+            if manifest["kind"] == "ValidatingAdmissionPolicy":
+                fences.append(
+                    k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+                        f"{name}-job-pod-policy",
+                        metadata=manifest["metadata"],
+                        spec=manifest["spec"],
+                        opts=pulumi.ResourceOptions(parent=self),
+                    )
+                )
+            else:
+                fences.append(
+                    k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+                        f"{name}-job-pod-policy-binding",
+                        metadata=manifest["metadata"],
+                        spec=manifest["spec"],
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(fences)),
+                    )
+                )
+        rbac_waits_for = [args.service_account, *fences]
         for manifest in container_hooks_rbac(pool):
             kind = manifest["kind"]
             if kind == "Role":
-                k8s.rbac.v1.Role(
+                role = k8s.rbac.v1.Role(
                     f"{name}-hooks-role",
                     metadata=manifest["metadata"],
                     rules=manifest["rules"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.service_account]),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=rbac_waits_for),
                 )
+                waits_for.append(role)
             else:
-                k8s.rbac.v1.RoleBinding(
+                binding = k8s.rbac.v1.RoleBinding(
                     f"{name}-hooks-binding",
                     metadata=manifest["metadata"],
                     role_ref=manifest["roleRef"],
                     subjects=manifest["subjects"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[args.service_account]),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=rbac_waits_for),
                 )
+                waits_for.append(binding)
 
         deployment = runner_deployment_manifest(pool, node_selector=args.node_selector)
         runners = k8s.apiextensions.CustomResource(

@@ -1,4 +1,4 @@
-"""RunnerTeam: a team's namespace, parent of the team's pools (and their k8s provider)."""
+"""RunnerTeam: a team's runner namespaces, each default-deny, parent of the team's pools."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from arc_eks.builders.runner import namespace_manifest, pod_security_level
-from arc_eks.config.teams import DockerMode
+from arc_eks.builders.network_policy import runner_network_policies
+from arc_eks.builders.runner import (
+    POOL_LABEL,
+    TEAM_LABEL,
+    namespace_manifest,
+    namespace_name,
+    pod_security_level,
+    pool_namespace,
+)
+from arc_eks.config.teams import DockerMode, ResolvedPool
 
 
 @dataclass(frozen=True)
@@ -17,33 +25,83 @@ class RunnerTeamArgs:
     """Inputs of a RunnerTeam."""
 
     team: str
-    modes: Sequence[DockerMode]
-    """Docker modes of the team's pools in this stack: they set the Pod Security level."""
+    pools: Sequence[ResolvedPool]
+    """The team's pools in this stack: they decide the namespaces and their Pod Security level."""
 
 
 class RunnerTeam(pulumi.ComponentResource):
-    """The team's Namespace, labelled for Pod Security admission at the level its pools need.
+    """The team's namespaces: `runners-<team>` for its dind, none and kaniko pools (Pod Security
+    at the level they need), and one namespace per `docker: kubernetes` pool. Every namespace
+    gets the default-deny NetworkPolicies of `builders.network_policy`.
 
     Pass the cluster's Kubernetes provider in `opts.providers`: every pool created with this
     component as parent inherits it.
     """
 
-    namespace: pulumi.Output[str]
-    pod_security_level: str
-    """`privileged` when any pool uses dind, else `baseline`."""
+    namespaces: dict[str, k8s.core.v1.Namespace]
+    """Per namespace name."""
+    network_policies: dict[str, list[k8s.networking.v1.NetworkPolicy]]
+    """Per namespace name: its NetworkPolicies (a pool's runners wait for them)."""
 
     def __init__(
         self, name: str, args: RunnerTeamArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("arc-eks:runners:RunnerTeam", name, None, opts)
-        manifest = namespace_manifest(args.team, args.modes)
-        self.pod_security_level = pod_security_level(args.modes)
-        self.namespace_resource = k8s.core.v1.Namespace(
-            f"{name}-namespace",
+        self.namespaces = {}
+        self.network_policies = {}
+        shared = [p for p in args.pools if p.spec.docker != DockerMode.KUBERNETES]
+        if shared:
+            # Resource name unchanged from the one-namespace-per-team layout.
+            self._namespace(
+                f"{name}-namespace",
+                namespace_manifest(args.team, [p.spec.docker for p in shared]),
+                api_server_pods=None,
+            )
+        for pool in args.pools:
+            if pool.spec.docker != DockerMode.KUBERNETES:
+                continue
+            self._namespace(
+                f"{pool.key}-namespace",
+                namespace_manifest(args.team, [pool.spec.docker], name=pool_namespace(pool)),
+                # The runner pods: their container hooks create the job pods through the API.
+                api_server_pods={TEAM_LABEL: pool.team, POOL_LABEL: pool.name},
+            )
+        team_namespace = namespace_name(args.team)
+        self.pod_security_level = pod_security_level([p.spec.docker for p in shared])
+        self.register_outputs(
+            {
+                "namespaces": sorted(self.namespaces),
+                "podSecurityLevel": self.pod_security_level
+                if team_namespace in self.namespaces
+                else None,
+            }
+        )
+
+    def _namespace(
+        self, resource_name: str, manifest: dict, *, api_server_pods: dict[str, str] | None
+    ) -> None:
+        namespace_name_ = manifest["metadata"]["name"]
+        namespace = k8s.core.v1.Namespace(
+            resource_name,
             metadata=manifest["metadata"],
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.namespace = self.namespace_resource.metadata.apply(lambda m: m["name"])
-        self.register_outputs(
-            {"namespace": self.namespace, "podSecurityLevel": self.pod_security_level}
-        )
+        self.namespaces[namespace_name_] = namespace
+        self.network_policies[namespace_name_] = [
+            k8s.networking.v1.NetworkPolicy(
+                f"{resource_name}-{policy['metadata']['name']}",
+                metadata=policy["metadata"],
+                spec=policy["spec"],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
+            )
+            for policy in runner_network_policies(namespace_name_, api_server_pods=api_server_pods)
+        ]
+
+    def namespace_for(self, pool: ResolvedPool) -> k8s.core.v1.Namespace:
+        return self.namespaces[pool_namespace(pool)]
+
+    def isolation_for(self, pool: ResolvedPool) -> list[pulumi.Resource]:
+        """What a pool's runners wait for: their namespace and its NetworkPolicies (no runner pod
+        may start before default-deny is in place)."""
+        namespace = pool_namespace(pool)
+        return [self.namespaces[namespace], *self.network_policies[namespace]]

@@ -1,0 +1,128 @@
+"""The ValidatingAdmissionPolicy that fences a `docker: kubernetes` pool's job pods.
+
+The container hooks' Role lets the pool's ServiceAccount create pods in its namespace (it must:
+every job runs as a pod the hooks create). Without a fence a job could create a pod that runs as
+another ServiceAccount (taking its IAM role or its API rights), runs privileged or mounts the
+node's filesystem. This policy admits, from that ServiceAccount only, pods that
+
+- run as the namespace's `default` ServiceAccount (what the hooks' pods run as: they set none),
+  to which this project binds no Role and gives no IAM role;
+- have no privileged container (init and ephemeral containers included);
+- mount no hostPath and share no host namespace (network, PID, IPC);
+- do not carry the pool label (`arc-eks.io/pool`) the API-server NetworkPolicy selects runner
+  pods by, so a job pod cannot give itself the runner's network access to the API server.
+
+Pod Security `baseline` on the namespace refuses privileged pods and hostPath too; this policy
+does not depend on it, and says why in its own words.
+ValidatingAdmissionPolicy is GA (admissionregistration.k8s.io/v1) since Kubernetes 1.30.
+Ref: https://kubernetes.io/docs/reference/access-authn-authz/validating-admission-policy/
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arc_eks.builders.runner import (
+    MANAGED_BY,
+    POOL_LABEL,
+    TEAM_LABEL,
+    pool_namespace,
+    service_account_name,
+)
+from arc_eks.config.teams import DockerMode, ResolvedPool
+
+ADMISSION_API_VERSION = "admissionregistration.k8s.io/v1"
+JOB_POD_SERVICE_ACCOUNT = "default"
+
+# Parenthesised as a whole: `.all()` binds tighter than `+`.
+_ALL_CONTAINERS = (
+    "((has(object.spec.initContainers) ? object.spec.initContainers : [])"
+    " + object.spec.containers"
+    " + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : []))"
+)
+
+# (expression, message): each expression must be true for the pod to be admitted.
+JOB_POD_VALIDATIONS: tuple[tuple[str, str], ...] = (
+    (
+        f"!has(object.spec.serviceAccountName) || object.spec.serviceAccountName == "
+        f"'{JOB_POD_SERVICE_ACCOUNT}'",
+        f"job pods run as the namespace's {JOB_POD_SERVICE_ACCOUNT!r} ServiceAccount "
+        "(no permissions, no IAM role)",
+    ),
+    (
+        f"{_ALL_CONTAINERS}.all(c, !has(c.securityContext)"
+        " || !has(c.securityContext.privileged) || c.securityContext.privileged == false)",
+        "job pods run no privileged container",
+    ),
+    (
+        "!has(object.spec.volumes) || object.spec.volumes.all(v, !has(v.hostPath))",
+        "job pods mount no hostPath volume",
+    ),
+    (
+        "(!has(object.spec.hostNetwork) || object.spec.hostNetwork == false)"
+        " && (!has(object.spec.hostPID) || object.spec.hostPID == false)"
+        " && (!has(object.spec.hostIPC) || object.spec.hostIPC == false)",
+        "job pods share no host namespace (hostNetwork, hostPID, hostIPC)",
+    ),
+    (
+        f"!has(object.metadata.labels) || !('{POOL_LABEL}' in object.metadata.labels)",
+        f"job pods do not carry the runner pods' label {POOL_LABEL}",
+    ),
+)
+
+
+def policy_name(pool: ResolvedPool) -> str:
+    """Cluster-scoped, so it names team and pool."""
+    return f"arc-eks-job-pods-{pool.team}-{pool.name}"
+
+
+def pool_user(pool: ResolvedPool) -> str:
+    """The username the API server sees for the pool's ServiceAccount."""
+    return f"system:serviceaccount:{pool_namespace(pool)}:{service_account_name(pool)}"
+
+
+def job_pod_policy(pool: ResolvedPool) -> list[dict[str, Any]]:
+    """ValidatingAdmissionPolicy + binding for a `docker: kubernetes` pool; [] for other modes."""
+    if pool.spec.docker != DockerMode.KUBERNETES:
+        return []
+    name = policy_name(pool)
+    labels = {**MANAGED_BY, TEAM_LABEL: pool.team, POOL_LABEL: pool.name}
+    policy = {
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            # An error evaluating the policy refuses the pod.
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["pods", "pods/ephemeralcontainers"],
+                    }
+                ]
+            },
+            # Only requests made as this pool's ServiceAccount; ARC's controller (which creates
+            # the runner pods) and everyone else are not affected.
+            "matchConditions": [
+                {
+                    "name": "pool-service-account",
+                    "expression": f"request.userInfo.username == '{pool_user(pool)}'",
+                }
+            ],
+            "validations": [
+                {"expression": expression, "message": message, "reason": "Forbidden"}
+                for expression, message in JOB_POD_VALIDATIONS
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": ADMISSION_API_VERSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": name, "labels": labels},
+        # No matchResources: every namespace (the ServiceAccount's Role only reaches its own).
+        "spec": {"policyName": name, "validationActions": ["Deny"]},
+    }
+    return [policy, binding]
