@@ -16,6 +16,7 @@ from arc_eks.components.actions_runner_controller import (
     ActionsRunnerController,
     ActionsRunnerControllerArgs,
 )
+from arc_eks.components.addons import CoreDns, CoreDnsArgs
 from arc_eks.components.cert_manager import CertManager
 from arc_eks.components.cluster import RunnerCluster, RunnerClusterArgs
 from arc_eks.components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
@@ -81,6 +82,16 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             kubernetes_version=stack.cluster.kubernetes_version,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
+            depends_on=node_groups,
+            tags=tags,
+        ),
+    )
+    # CoreDNS as an EKS add-on, pinned for the minor; its pods need nodes.
+    CoreDns(
+        "coredns",
+        CoreDnsArgs(
+            cluster_name=cluster_name,
+            kubernetes_version=stack.cluster.kubernetes_version,
             depends_on=node_groups,
             tags=tags,
         ),

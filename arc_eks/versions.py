@@ -6,17 +6,66 @@ files in ../shared/reference, which the tests check every Helm value against.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Ref: https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html
-# 1.35 is in EKS standard support through 2027. The cluster-autoscaler minor below must match it.
+# 1.35 is in EKS standard support through 2027. Bumping it is the whole upgrade (docs/operations.md,
+# "Upgrades"): the control plane, the node groups, cluster-autoscaler and every EKS add-on follow
+# it through the row of MINOR_PINS below, which must exist for it.
 KUBERNETES_VERSION = "1.35"
 
-# Ref: ../shared/reference/cluster-autoscaler/Chart.yaml (chart 9.59.0, appVersion 1.35.0),
-# upstream kubernetes/autoscaler at 55c37cd5. Repository https://kubernetes.github.io/autoscaler
+
+@dataclass(frozen=True)
+class MinorPins:
+    """Everything whose version must match the cluster's Kubernetes minor."""
+
+    cluster_autoscaler_chart_version: str
+    cluster_autoscaler_image_tag: str
+    """cluster-autoscaler's minor must equal the cluster's."""
+    vpc_cni: str
+    """EKS add-on `vpc-cni` (managed through pulumi-eks's vpcCniOptions)."""
+    kube_proxy: str
+    """EKS add-on `kube-proxy` (managed through pulumi-eks's kubeProxyAddonOptions)."""
+    coredns: str
+    """EKS add-on `coredns` (created after the node groups: its pods need nodes)."""
+    ebs_csi_driver: str | None
+    """EKS add-on `aws-ebs-csi-driver`; None: the version EKS marks default for this minor,
+    resolved at deploy time (no published per-minor version table to pin from)."""
+
+
+MINOR_PINS: dict[str, MinorPins] = {
+    "1.35": MinorPins(
+        # Ref: ../shared/reference/cluster-autoscaler/Chart.yaml (chart 9.59.0, appVersion 1.35.0),
+        # upstream kubernetes/autoscaler at 55c37cd5. Repository https://kubernetes.github.io/autoscaler
+        cluster_autoscaler_chart_version="9.59.0",
+        cluster_autoscaler_image_tag="v1.35.0",
+        # Ref: Amazon EKS user guide, latest EKS add-on versions per Kubernetes version, row 1.35:
+        # managing-vpc-cni.md, managing-kube-proxy.md, managing-coredns.md (docs.amazonaws.cn
+        # /eks/latest/userguide/, seen 2026-11-25).
+        vpc_cni="v1.21.1-eksbuild.7",
+        kube_proxy="v1.35.3-eksbuild.2",
+        coredns="v1.13.2-eksbuild.4",
+        ebs_csi_driver=None,
+    ),
+}
+
+
+def pins(kubernetes_version: str | None = None) -> MinorPins:
+    """The pins for a Kubernetes minor (default: the pinned one)."""
+    version = kubernetes_version or KUBERNETES_VERSION
+    if version not in MINOR_PINS:
+        raise KeyError(
+            f"no MINOR_PINS row for Kubernetes {version} in arc_eks/versions.py: add the "
+            "cluster-autoscaler and EKS add-on versions for that minor"
+        )
+    return MINOR_PINS[version]
+
+
 CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
-CLUSTER_AUTOSCALER_CHART_VERSION = "9.59.0"
+CLUSTER_AUTOSCALER_CHART_VERSION = pins().cluster_autoscaler_chart_version
 CLUSTER_AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
 CLUSTER_AUTOSCALER_IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
-CLUSTER_AUTOSCALER_IMAGE_TAG = "v1.35.0"
+CLUSTER_AUTOSCALER_IMAGE_TAG = pins().cluster_autoscaler_image_tag
 
 # Ref: ../shared/reference/cert-manager (values at cert-manager/cert-manager 2d0d7f7f; latest
 # release tag seen there: v1.21.1). Repository https://charts.jetstack.io

@@ -229,7 +229,7 @@ def test_platform_iam_documents_lint_clean() -> None:
 
 def test_ebs_csi_addon_with_its_own_irsa_role_after_the_nodes() -> None:
     run = _run("dev")
-    addon = run.one("aws:eks/addon:Addon")
+    addon = run.one("aws:eks/addon:Addon", "ebs-csi-driver-addon")
     assert addon.inputs["addonName"] == "aws-ebs-csi-driver"
     assert addon.inputs["clusterName"] == "arc-eks-dev"
     assert addon.inputs["addonVersion"]  # pinned: EKS's default version for the pinned Kubernetes

@@ -64,7 +64,7 @@ def cluster_autoscaler_values(*, cluster_name: str, region: Any, role_arn: Any) 
         "autoDiscovery": {"clusterName": cluster_name},
         "image": {
             "repository": versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
-            "tag": versions.CLUSTER_AUTOSCALER_IMAGE_TAG,
+            "tag": versions.pins().cluster_autoscaler_image_tag,
         },
         "rbac": {
             "serviceAccount": {

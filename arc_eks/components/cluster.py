@@ -11,6 +11,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
 
+from arc_eks import versions
 from arc_eks.access import creator_bootstrap_off
 from arc_eks.builders.node_iam import NODE_MANAGED_POLICIES, ec2_trust_policy
 from arc_eks.components.handles import RUNNER_NODE_LABEL_KEY, RUNNER_NODE_LABEL_VALUE
@@ -77,18 +78,29 @@ class RunnerCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+        minor = versions.pins(args.cluster.kubernetes_version)
         self.cluster = eks.Cluster(
             f"{name}-eks",
             name=args.cluster_name,
             version=args.cluster.kubernetes_version,
+            # EKS add-ons that run before nodes, created by pulumi-eks after the control plane,
+            # each pinned for the minor (versions.MINOR_PINS); CoreDNS needs nodes and is created
+            # after them by the program (components/addons.py), so pulumi-eks must not.
+            vpc_cni_options=eks.VpcCniOptionsArgs(
+                addon_version=minor.vpc_cni,
+                # The VPC CNI's network policy agent enforces the runner namespaces'
+                # NetworkPolicies (builders.network_policy); without it they are accepted and
+                # ignored. pulumi-eks writes it as the add-on's configuration value
+                # `enableNetworkPolicy: "true"`.
+                enable_network_policy=True,
+            ),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=minor.kube_proxy),
+            coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             vpc_id=args.vpc_id,
             private_subnet_ids=args.private_subnet_ids,
             public_subnet_ids=args.public_subnet_ids,
             node_associate_public_ip_address=False,
             skip_default_node_group=True,
-            # The VPC CNI's network policy agent enforces the runner namespaces' NetworkPolicies
-            # (builders.network_policy); without it they are accepted and ignored.
-            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             create_oidc_provider=True,
             authentication_mode=eks.AuthenticationMode.API,
             access_entries={
@@ -180,6 +192,9 @@ class RunnerCluster(pulumi.ComponentResource):
             subnet_ids=args.private_subnet_ids,
             instance_types=[args.node_group.instance_type],
             ami_type=NODE_AMI_TYPE,
+            # pulumi-eks fills the version only without a launch template: without this the nodes
+            # stay on the old minor when the control plane moves (EKS AMI of that version).
+            version=args.cluster.kubernetes_version,
             capacity_type="ON_DEMAND",
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=launch_template.id,

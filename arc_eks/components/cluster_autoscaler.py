@@ -78,7 +78,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             f"{name}-release",
             name="cluster-autoscaler",
             chart=versions.CLUSTER_AUTOSCALER_CHART,
-            version=versions.CLUSTER_AUTOSCALER_CHART_VERSION,
+            version=versions.pins().cluster_autoscaler_chart_version,
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.CLUSTER_AUTOSCALER_REPO),
             namespace=CLUSTER_AUTOSCALER_NAMESPACE,
             values=cluster_autoscaler_values(

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from arc_eks import versions
 from arc_eks.components.irsa_trust import irsa_trust_policy_json
 
 ADDON_NAME = "aws-ebs-csi-driver"
@@ -33,8 +34,8 @@ class EbsCsiDriverArgs:
 
 
 class EbsCsiDriver(pulumi.ComponentResource):
-    """The EBS CSI add-on at the default version EKS publishes for the cluster's Kubernetes
-    version (so the Kubernetes pin in versions.py pins it too)."""
+    """The EBS CSI add-on at the version versions.MINOR_PINS gives the cluster's minor (or, where
+    that is None, the default version EKS publishes for it)."""
 
     role_arn: pulumi.Output[str]
     """ARN of the driver controller's IRSA role."""
@@ -65,13 +66,18 @@ class EbsCsiDriver(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Data source, not an API call from the program: testable under mocks.
-        self.addon_version = aws.eks.get_addon_version_output(
-            addon_name=ADDON_NAME,
-            kubernetes_version=args.kubernetes_version,
-            most_recent=False,
-            opts=invoke,
-        ).version
+        pinned = versions.pins(args.kubernetes_version).ebs_csi_driver
+        self.addon_version = (
+            pulumi.Output.from_input(pinned)
+            if pinned is not None
+            # The version EKS marks default for the pinned minor (a data source: under mocks too).
+            else aws.eks.get_addon_version_output(
+                addon_name=ADDON_NAME,
+                kubernetes_version=args.kubernetes_version,
+                most_recent=False,
+                opts=invoke,
+            ).version
+        )
         aws.eks.Addon(
             f"{name}-addon",
             cluster_name=args.cluster_name,
