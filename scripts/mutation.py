@@ -86,6 +86,14 @@ TARGETS = (
         "arc_eks/config/stack.py",
         ("tests/test_stack_model.py", "tests/test_stack_config.py", "tests/test_teams_config.py"),
     ),
+    # Added by other issues; their own tests reach them (slow: whole programs under mocks).
+    Target("access", "arc_eks/access.py", ("tests/test_cluster_access.py",)),
+    Target(
+        "network_policy",
+        "arc_eks/builders/network_policy.py",
+        ("tests/test_isolation.py",),
+    ),
+    Target("admission", "arc_eks/builders/admission.py", ("tests/test_isolation.py",)),
 )
 
 

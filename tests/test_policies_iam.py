@@ -438,3 +438,45 @@ def test_unknown_values_are_not_violations() -> None:
     assert check(IRSA_TRUST, ROLE, {"assumeRolePolicy": document}) == [
         f"assumeRolePolicy.Statement[0].Condition.StringEquals.{AUD}"
     ]
+
+
+def test_exact_read_only_action_with_a_trailing_wildcard() -> None:
+    # ecr:GetAuthorizationToken* names nothing more than the read-only action itself
+    props = {"policy": doc(allow(["sts:GetCallerIdentity*", "ecr:GetAuthorizationToken?"], "*"))}
+    assert check(NO_WILDCARD_ACTIONS, ROLE_POLICY, props) == []
+
+
+def test_only_a_whole_s3_arn_is_an_s3_arn() -> None:
+    props = {"policy": doc(allow("s3:GetObject", ["xarn:aws:s3:::other/*"]))}
+    assert check(S3_BUCKET_ALLOWLIST, ROLE_POLICY, props, allowedS3Buckets=ALLOWED) == []
+
+
+RULE_NAMES = {
+    "aws-iam-no-wildcard-actions": NO_WILDCARD_ACTIONS,
+    "aws-iam-no-wildcard-resources": NO_WILDCARD_RESOURCES,
+    "aws-iam-irsa-no-wildcard-s3": S3_BUCKET_ALLOWLIST,
+    "aws-iam-irsa-trust-exact-service-account": IRSA_TRUST,
+}
+
+
+@pytest.mark.parametrize("name", sorted(RULE_NAMES))
+def test_rule_names_and_complete_config_schemas(name: str) -> None:
+    """The engine validates a pack's config against these schemas and shows the descriptions."""
+    rule = RULE_NAMES[name]
+    assert rule.name == name
+    for key, spec in rule.config.items():
+        assert set(spec) >= {"type", "default", "description"}, key
+        assert spec["type"] in {"array", "boolean", "string", "number", "integer"}
+        if spec["type"] == "array":
+            assert spec["items"] == {"type": "string"}, key
+    expected = {
+        "aws-iam-no-wildcard-actions": {"readOnlyActionPrefixes", "readOnlyActions"},
+        "aws-iam-no-wildcard-resources": {
+            "readOnlyActionPrefixes",
+            "readOnlyActions",
+            "allowTagScopedWrites",
+        },
+        "aws-iam-irsa-no-wildcard-s3": {"allowedS3Buckets"},
+        "aws-iam-irsa-trust-exact-service-account": {"audience"},
+    }
+    assert set(rule.config) == expected[name]

@@ -447,3 +447,29 @@ def test_ephemeral_false_on_a_runner_set() -> None:
     # a RunnerSet's pod template has no ephemeral field of its own
     template = {"spec": {"ephemeral": False, "containers": [container("runner")]}}
     assert check(RUNNER_EPHEMERAL, RUNNER_SET, {"spec": {"template": template}}) == []
+
+
+RULE_NAMES = {
+    "kubernetes-no-privileged-except-dind": NO_PRIVILEGED,
+    "kubernetes-no-host-namespaces-or-hostpath": NO_HOST_ACCESS,
+    "arc-runner-requests-and-limits": RUNNER_RESOURCES,
+    "kubernetes-images-pinned": IMAGES_PINNED,
+    "arc-runner-ephemeral": RUNNER_EPHEMERAL,
+}
+
+
+@pytest.mark.parametrize("name", sorted(RULE_NAMES))
+def test_rule_names_and_complete_config_schemas(name: str) -> None:
+    """The engine validates a pack's config against these schemas and shows the descriptions."""
+    rule = RULE_NAMES[name]
+    assert rule.name == name
+    for key, spec in rule.config.items():
+        assert set(spec) == {"type", "items", "default", "description"}, key
+        assert spec["type"] == "array" and spec["items"] == {"type": "string"}, key
+    expected = {
+        "kubernetes-no-privileged-except-dind": {"dindImages"},
+        "arc-runner-requests-and-limits": {"requiredResources"},
+    }
+    assert set(rule.config) == expected.get(name, set())
+    if rule.config:
+        assert all(isinstance(v, str) and v for v in next(iter(rule.config.values()))["default"])

@@ -572,3 +572,72 @@ def test_ecr_repository_in_the_team_namespace() -> None:
     accepted(pool(ecr=[{"repository": "payments/app", "access": "push"}]))
     # without a team in the context the namespace is not checked
     PoolSpec.model_validate(pool(ecr=[{"repository": "web/app", "access": "push"}]))
+
+
+def test_defaults_are_what_the_docs_promise() -> None:
+    spec = accepted({"name": "build", "scope": {"organization": "acme"}})
+    assert spec.docker == DockerMode.DIND
+    assert spec.docker_resources is None and spec.runner_image is None and spec.group is None
+    assert spec.labels == [] and spec.s3 == [] and spec.ecr == [] and spec.work_volume is None
+    assert spec.resources == RUNNER_RESOURCES_DEFAULT
+    assert RUNNER_RESOURCES_DEFAULT.model_dump() == {
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "1500m", "memory": "4Gi"},
+    }
+    assert DOCKER_RESOURCES_DEFAULT.model_dump() == {
+        "requests": {"cpu": "250m", "memory": "512Mi"},
+        "limits": {"cpu": "1500m", "memory": "4Gi"},
+    }
+    scaling = spec.autoscaling
+    assert (scaling.min, scaling.max, scaling.scale_down_delay_seconds) == (1, 5, 300)
+    assert scaling.webhook_scale_up_duration == "30m" and scaling.schedules == []
+    assert scaling.metric.model_dump() == {
+        "type": "PercentageRunnersBusy",
+        "scale_up_threshold": 0.75,
+        "scale_down_threshold": 0.25,
+        "scale_up_factor": 2.0,
+        "scale_down_factor": 0.5,
+    }
+    volume = accepted(pool(docker="kubernetes", workVolume={})).work_volume
+    assert volume is not None and (volume.storage_class_name, volume.size) == ("gp2", "10Gi")
+    grant = accepted(pool(s3=[{"bucket": "acme-logs", "access": "read"}])).s3[0]
+    assert (grant.prefix, grant.kms_key_arn) == ("", None)
+    metric = {"type": "TotalNumberOfQueuedAndInProgressWorkflowRuns"}
+    queued = accepted(pool(scope={"repository": "acme/app"}, autoscaling={"metric": metric}))
+    assert queued.autoscaling.metric.model_dump() == {
+        "type": "TotalNumberOfQueuedAndInProgressWorkflowRuns",
+        "repository_names": [],
+    }
+
+
+def test_more_boundaries() -> None:
+    assert accepted(pool(group="g")).group == "g"
+    schedule = {**SCHEDULE, "min": 500}
+    accepted(pool(autoscaling={"min": 500, "max": 500, "schedules": [schedule]}))
+    found = problems(pool(resources=rq(f"{CPU_ROOM + 1}m", "1Gi")))
+    assert any(p == "resources" and "runner" in m for p, m in found)
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("dev", True),
+        ("e" * 16, True),
+        ("d", False),
+        ("e" * 17, False),
+        ("Dev", False),
+        ("1dev", False),
+        ("dev!", False),
+    ],
+)
+def test_environment_names_in_team_files(name: str, ok: bool) -> None:
+    from pydantic import TypeAdapter
+
+    from arc_eks.config.pool_spec import EnvironmentName
+
+    adapter = TypeAdapter(EnvironmentName)
+    if ok:
+        assert adapter.validate_python(name) == name
+    else:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(name)

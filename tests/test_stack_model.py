@@ -412,3 +412,52 @@ def test_environment_names(env: str, ok: bool) -> None:
     assert (found == []) is ok, found
     if not ok:
         assert [p for p, _ in found] == ["environment"]
+
+
+def test_defaults_are_what_the_docs_promise() -> None:
+    config = accepted(stack())
+    dumped = config.model_dump()
+    assert dumped["network"] == {
+        "vpc_cidr": "10.0.0.0/16",
+        "availability_zone_count": 2,
+        "nat_gateways": "single",
+        "existing_vpc": None,
+    }
+    assert dumped["cluster"] == {
+        "kubernetes_version": KUBERNETES_VERSION,
+        "endpoint_public_access": True,
+        "public_access_cidrs": [CIDR],
+        "admin_role_arns": [],
+        "protect": False,
+        "kms_key_deletion_window_days": 30,
+    }
+    assert dumped["node_group"] == {
+        "instance_type": "t3a.large",
+        "min_size": 2,
+        "desired_size": 2,
+        "max_size": 6,
+        "root_volume_gib": 50,
+        "labels": {},
+    }
+    assert dumped["github"] == {
+        "auth": "pat",
+        "app_id": None,
+        "installation_id": None,
+        "enterprise_url": None,
+    }
+    assert dumped["controller"] == {
+        "replicas": 2,
+        "sync_period": "1m",
+        "service_monitor": False,
+        "log_format": "json",
+        "webhook_server": False,
+        "webhook_allowed_cidrs": [],
+        "webhook_certificate_arn": None,
+    }
+    assert dumped["teams"] == {} and dumped["tags"] == {}
+    existing = accepted(stack(network={"existingVpc": EXISTING})).network.existing_vpc
+    assert existing is not None and existing.public_subnet_ids == []
+    allowance = accepted(stack(teams={"web": {"s3Buckets": [{"bucket": "acme-logs"}]}})).teams[
+        "web"
+    ]
+    assert allowance.s3_buckets[0].account_id is None
