@@ -26,9 +26,11 @@ import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import parso
 from cosmic_ray.work_db import WorkDB, use_db
-from cosmic_ray.work_item import TestOutcome
+from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
 PROJECT = Path(__file__).resolve().parents[1]
 WORK = PROJECT / "build" / "mutation"
@@ -155,6 +157,59 @@ def _cosmic_ray(copy: Path, *args: str) -> None:
     )
 
 
+Span = tuple[tuple[int, int], tuple[int, int]]
+
+
+def _inside_function(node: Any) -> bool:
+    parent = node.parent
+    while parent is not None and parent.type not in ("funcdef", "classdef"):
+        parent = parent.parent
+    return parent is not None and parent.type == "funcdef"
+
+
+def _unevaluated_annotations(source: str) -> list[Span]:
+    """Where a mutation cannot change behaviour: under `from __future__ import annotations`, the
+    annotations of function parameters, return values and local variables are never evaluated
+    (nothing here introspects function annotations), and the bare `*` of a signature only makes
+    the following parameters keyword-only (every call passes them by keyword). Class-level
+    annotations are NOT in this list: pydantic evaluates them."""
+    if "from __future__ import annotations" not in source:
+        return []
+    spans: list[Span] = []
+    tree = parso.parse(source)
+
+    def walk(node: Any) -> None:
+        if node.type == "funcdef":
+            for child in node.children[2].children:
+                if child.type == "operator" and child.value == "*":
+                    spans.append((child.start_pos, child.end_pos))
+                elif child.type == "param" and child.annotation is not None:
+                    spans.append((child.annotation.start_pos, child.annotation.end_pos))
+            if node.annotation is not None:
+                spans.append((node.annotation.start_pos, node.annotation.end_pos))
+        if node.type == "annassign" and _inside_function(node):
+            annotation = node.children[1]
+            spans.append((annotation.start_pos, annotation.end_pos))
+        for child in getattr(node, "children", ()):
+            walk(child)
+
+    walk(tree)
+    return spans
+
+
+def _skip_annotation_mutants(copy: Path, target: Target, session: Path) -> int:
+    spans = _unevaluated_annotations((copy / target.module).read_text())
+    skipped = 0
+    with use_db(str(session)) as db:
+        for item in list(db.pending_work_items):
+            if all(
+                any(a <= m.start_pos and m.end_pos <= b for a, b in spans) for m in item.mutations
+            ):
+                db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+                skipped += 1
+    return skipped
+
+
 @dataclass(frozen=True)
 class Score:
     total: int
@@ -166,11 +221,16 @@ class Score:
         return 100.0 * self.killed / self.total if self.total else 100.0
 
 
-def _score(session: Path) -> Score:
+def _score(session: Path, spans: list[Span]) -> Score:
+    """Caught share of the mutants that ran (a timeout counts as caught, as in cosmic-ray)."""
     survivors: list[str] = []
     total = killed = 0
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in db.completed_work_items:
+            if result.worker_outcome == WorkerOutcome.SKIPPED or all(
+                any(a <= m.start_pos and m.end_pos <= b for a, b in spans) for m in item.mutations
+            ):
+                continue
             total += 1
             if result.test_outcome != TestOutcome.SURVIVED:
                 killed += 1
@@ -202,8 +262,10 @@ def run(target: Target) -> Score:
     if baseline.returncode != 0:
         sys.exit(f"{target.name}: the tests fail before any mutation:\n{baseline.stdout[-3000:]}")
     _cosmic_ray(copy, "init", config.name, session.name)
+    skipped = _skip_annotation_mutants(copy, target, session)
+    print(f"{target.name}: {skipped} mutants in unevaluated annotations not run", flush=True)
     _cosmic_ray(copy, "exec", config.name, session.name)
-    score = _score(session)
+    score = _score(session, _unevaluated_annotations((copy / target.module).read_text()))
     report = WORK / f"{target.name}.survivors.txt"
     report.write_text("\n".join(score.survivors))
     return score
@@ -213,6 +275,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="targets to run (default: all)")
     parser.add_argument("--list", action="store_true", help="print the targets and their tests")
+    parser.add_argument(
+        "--rescore",
+        metavar="DIR",
+        type=Path,
+        help="only score finished sessions under DIR (a build/mutation of an earlier run)",
+    )
     args = parser.parse_args(argv)
     by_name = {t.name: t for t in TARGETS}
     if args.list:
@@ -225,8 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [by_name[n] for n in args.names] or list(TARGETS)
     results: list[tuple[Target, Score]] = []
     for target in chosen:
-        print(f"== {target.name}: mutating {target.module}", flush=True)
-        score = run(target)
+        if args.rescore:
+            copy = args.rescore / target.name
+            spans = _unevaluated_annotations((copy / target.module).read_text())
+            score = _score(copy / "session.sqlite", spans)
+        else:
+            print(f"== {target.name}: mutating {target.module}", flush=True)
+            score = run(target)
         results.append((target, score))
         print(
             f"{target.name}: {score.percent:.1f}% ({score.killed}/{score.total} caught, "
