@@ -369,3 +369,13 @@ def test_sids_are_alphanumeric_and_at_most_100_characters() -> None:
     role = f"arn:aws:iam::{ACCOUNT}:role/r"
     (statement,) = cross_account_bucket_statements(PARTNER, role_arn=role, sid_prefix="a" * 120)
     assert statement["Sid"] == "A" + "a" * 99
+
+
+def test_access_compared_by_value_not_identity() -> None:
+    """Access levels read from YAML are new string objects, not the interned literals."""
+    readwrite = "".join(["read", "write"])
+    grant = ResolvedS3Grant("acme-build-cache", "", readwrite, None, None)
+    assert "s3:DeleteObject" in s3_statements([grant])[0]["Action"]
+    pull = EcrGrant.model_validate({"repository": "web/app", "access": "".join(["pu", "ll"])})
+    policy = pool_permission_policy([], [pull], region=REGION, account_id=ACCOUNT)
+    assert [s["Sid"] for s in policy["Statement"]] == ["EcrLogin", "EcrPull"]
