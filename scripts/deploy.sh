@@ -15,6 +15,21 @@ cd "$(dirname "$0")/.."
 
 fail() { echo "error: $*" >&2; exit 1; }
 
+# The policy pack runs in its own virtualenv, policies/venv (PulumiPolicy.yaml), which the Pulumi
+# CLI may or may not create itself depending on its version: make it here from the pinned
+# policies/requirements.txt, again whenever that file changes.
+prepare_policy_venv() {
+  local venv=policies/venv
+  if [ ! -x "$venv/bin/python" ]; then
+    "$VENV/bin/python" -m venv "$venv" || fail "could not create the policy pack's virtualenv $venv"
+  fi
+  if ! cmp -s policies/requirements.txt "$venv/.installed-requirements.txt"; then
+    "$venv/bin/python" -m pip install --quiet -r policies/requirements.txt \
+      || fail "could not install policies/requirements.txt into $venv (network? see pip's output above)"
+    cp policies/requirements.txt "$venv/.installed-requirements.txt"
+  fi
+}
+
 command -v pulumi >/dev/null 2>&1 \
   || fail "the Pulumi CLI is not installed: https://www.pulumi.com/docs/iac/download-install/"
 command -v aws >/dev/null 2>&1 \
@@ -43,6 +58,7 @@ fi
 
 policy_args=()
 if [ -f "policies/config/$STACK.json" ]; then
+  prepare_policy_venv
   policy_args=(--policy-pack policies --policy-pack-config "policies/config/$STACK.json")
 fi
 

@@ -24,6 +24,21 @@ exit 0
 """
 
 
+# The policy pack's virtualenv python: records its calls; pip fails when FAIL_PIP is set.
+POLICY_PYTHON = """#!/usr/bin/env bash
+echo "policy-python $*" >> "$RECORD"
+if [ -n "${FAIL_PIP:-}" ]; then echo "pip: no network" >&2; exit 1; fi
+exit 0
+"""
+
+
+def _policy_venv(root: Path) -> None:
+    python = root / "policies" / "venv" / "bin" / "python"
+    python.parent.mkdir(parents=True, exist_ok=True)
+    python.write_text(POLICY_PYTHON)
+    python.chmod(0o755)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A copy of the project whose dev stack has its token set (as `pulumi config set --secret`
@@ -35,6 +50,8 @@ def project(tmp_path: Path) -> Path:
         )
     (root / "policies" / "config").mkdir(parents=True)
     (root / "policies" / "config" / "dev.json").write_text("{}")
+    shutil.copy(PROJECT_DIR / "policies" / "requirements.txt", root / "policies")
+    _policy_venv(root)
     stack = root / "stacks" / "Pulumi.dev.yaml"
     document = yaml.safe_load(stack.read_text())
     document["config"]["arc-eks:githubToken"] = {"secure": "v1:c2VjcmV0:AAAAAAAAAAAA"}
@@ -46,6 +63,7 @@ def _deploy(
     project: Path, tmp_path: Path, *, stand_ins: bool = True, **env: str
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     bin_dir, state, record = tmp_path / "bin", tmp_path / "state", tmp_path / "record.txt"
+    env.setdefault("VENV", str(Path(sys.executable).parent.parent))
     bin_dir.mkdir(exist_ok=True)
     state.mkdir(exist_ok=True)
     if stand_ins:
@@ -59,7 +77,6 @@ def _deploy(
         "RECORD": str(record),
         "STATE": str(state),
         "STACK": "dev",
-        "VENV": str(Path(sys.executable).parent.parent),
         "PULUMI_CONFIG_PASSPHRASE": "test-passphrase",
         **env,
     }
@@ -144,3 +161,57 @@ def test_makefile_up_target_runs_this_script() -> None:
     makefile = (PROJECT_DIR / "Makefile").read_text()
     assert "scripts/deploy.sh up" in makefile
     assert os.access(PROJECT_DIR / "scripts" / "deploy.sh", os.X_OK)
+
+
+PIP_INSTALL = "policy-python -m pip install --quiet -r policies/requirements.txt"
+
+
+def test_policy_venv_is_prepared_from_the_pinned_requirements_before_up(
+    project: Path, tmp_path: Path
+) -> None:
+    result, calls = _deploy(project, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert PIP_INSTALL in calls
+    assert calls.index(PIP_INSTALL) < calls.index(
+        next(c for c in calls if c.startswith("pulumi up"))
+    )
+    (tmp_path / "record.txt").unlink()
+    _, calls = _deploy(project, tmp_path)  # unchanged requirements: nothing reinstalled
+    assert PIP_INSTALL not in calls
+    (tmp_path / "record.txt").unlink()
+    requirements = project / "policies" / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "# bumped\n")
+    _, calls = _deploy(project, tmp_path)
+    assert PIP_INSTALL in calls
+
+
+def test_policy_venv_is_created_when_missing(project: Path, tmp_path: Path) -> None:
+    shutil.rmtree(project / "policies" / "venv")
+    # The project virtualenv's python, whose `-m venv` leaves a recording policy python behind.
+    fake_venv = tmp_path / "project-venv"
+    (fake_venv / "bin").mkdir(parents=True)
+    python = fake_venv / "bin" / "python"
+    python.write_text(
+        "#!/usr/bin/env bash\n"
+        'if [ "$1 $2" = "-m venv" ]; then\n'
+        '  echo "project-python -m venv $3" >> "$RECORD"\n'
+        '  mkdir -p "$3/bin"; cp "$POLICY_PYTHON_SRC" "$3/bin/python"; exit 0\n'
+        "fi\n"
+        f'exec {sys.executable} "$@"\n'
+    )
+    python.chmod(0o755)
+    source = tmp_path / "policy-python"
+    source.write_text(POLICY_PYTHON)
+    source.chmod(0o755)
+    result, calls = _deploy(project, tmp_path, VENV=str(fake_venv), POLICY_PYTHON_SRC=str(source))
+    assert result.returncode == 0, result.stderr
+    assert calls.index("project-python -m venv policies/venv") < calls.index(PIP_INSTALL)
+    assert calls[-1].startswith("pulumi up")
+
+
+def test_policy_venv_failure_stops_before_up(project: Path, tmp_path: Path) -> None:
+    result, calls = _deploy(project, tmp_path, FAIL_PIP="1")
+    assert result.returncode != 0
+    assert "could not install policies/requirements.txt" in result.stderr
+    assert not [c for c in calls if c.startswith("pulumi up")]
+    assert not (project / "policies" / "venv" / ".installed-requirements.txt").exists()
