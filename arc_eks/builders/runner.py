@@ -37,6 +37,34 @@ RUNNER_DOCKER_GID = 121
 RUNNER_WORK_DIR = "/runner/_work"
 DOCKER_SOCKET = "unix:///var/run/docker.sock"
 KANIKO_SCRATCH_DIR = "/kaniko-scratch"
+
+# dind start-up race. The runner image's startup.sh waits for Docker only when DOCKER_ENABLED is
+# "true", and ARC sets DOCKER_ENABLED=false for dockerEnabled: false, appended after the spec's
+# env (so the last value, ARC's, wins). The runner container therefore waits itself: the image's
+# ENTRYPOINT is `/bin/bash -c` with CMD `entrypoint.sh`; these args wait until the daemon answers
+# (`docker ps`, as startup.sh does) and then exec the unchanged entrypoint, which registers the
+# runner and only then starts taking jobs. A daemon that never answers ends the pod (ARC creates
+# a new one) instead of a runner that fails every Docker step.
+# Ref: actions-runner-controller runner/startup.sh, runner/entrypoint.sh,
+# runner/actions-runner.ubuntu-22.04.dockerfile, controllers/.../runner_controller.go (v0.27.6).
+WAIT_FOR_DOCKER_SECONDS = 120  # the image's own default for WAIT_FOR_DOCKER_SECONDS
+RUNNER_WAIT_FOR_DOCKER = (
+    f'limit="${{WAIT_FOR_DOCKER_SECONDS:-{WAIT_FOR_DOCKER_SECONDS}}}"; '
+    'if ! timeout "${limit}s" bash -c "until docker ps >/dev/null 2>&1; do sleep 1; done"; then '
+    'echo "dockerd in the docker sidecar did not answer within ${limit}s; not registering" >&2; '
+    "exit 1; fi; "
+    "exec entrypoint.sh"
+)
+# The dind sidecar stops after the runner: on pod deletion Kubernetes signals both containers at
+# once, and the runner's SIGTERM handler deregisters it and lets a running job's containers stop,
+# which needs the daemon. The preStop hook holds dockerd's SIGTERM while the runner is registered
+# (/runner/.runner exists; entrypoint.sh removes it on exit), bounded so that the default 30 s
+# grace period still leaves dockerd time to stop its containers. Same rule as ARC's own sidecar.
+DIND_STOP_WAIT_SECONDS = 20
+DIND_PRE_STOP = (
+    f"timeout {DIND_STOP_WAIT_SECONDS} sh -c "
+    "'while [ -f /runner/.runner ]; do sleep 1; done' || true"
+)
 RUNTIME_DEFAULT_SECCOMP = {"type": "RuntimeDefault"}
 
 # Pod Security levels, most permissive first. Ref: kubernetes.io/docs/concepts/security/pod-security-standards
@@ -220,11 +248,15 @@ def _dind(pool: ResolvedPool) -> dict[str, Any]:
         # Unix socket only: no TCP listener, so no TLS certificates to generate.
         "env": [docker_host, {"name": "DOCKER_TLS_CERTDIR", "value": ""}],
         "securityContext": {"privileged": True},
+        "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", DIND_PRE_STOP]}}},
         "resources": _resources(pool.spec.docker_resources or DOCKER_RESOURCES_DEFAULT),
         # /runner (ARC's own emptyDir) holds the externals that `container:` jobs mount.
         "volumeMounts": [*shared, {"name": "runner", "mountPath": "/runner"}],
     }
     return {
+        # Only the runner container's args: ARC fills its image, env, resources and mounts from
+        # this spec as for the container it would create itself.
+        "containers": [{"name": "runner", "args": [RUNNER_WAIT_FOR_DOCKER]}],
         "env": [docker_host],
         "volumeMounts": shared,
         "volumes": [
