@@ -15,6 +15,7 @@ from typing import Any
 
 import pulumi
 
+from arc_eks.builders.node_groups import placement
 from arc_eks.builders.runner import NAMESPACE_MAX_LENGTH, pool_namespace, service_account_name
 from arc_eks.builders.s3_grants import cross_account_bucket_statements
 from arc_eks.components.handles import ClusterHandles
@@ -177,11 +178,13 @@ def _build_pool(
         ),
         opts=pulumi.ResourceOptions(parent=team),
     )
+    where = placement(pool, stack.runner_nodes.privileged_isolation)
     RunnerPool(
         pool.key,
         RunnerPoolArgs(
             pool=pool,
-            node_selector=dict(cluster.runner_node_selector),
+            node_selector=where.node_selector,
+            tolerations=where.tolerations,
             webhook_server=stack.controller.webhook_server,
             service_account=identity,
             controller=list(depends_on),

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from arc_eks.access import deployer_problems
+from arc_eks.builders.node_groups import plan_runner_node_groups
 from arc_eks.components.actions_runner_controller import (
     ActionsRunnerController,
     ActionsRunnerControllerArgs,
@@ -21,12 +22,9 @@ from arc_eks.components.cert_manager import CertManager
 from arc_eks.components.cluster import RunnerCluster, RunnerClusterArgs
 from arc_eks.components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from arc_eks.components.ebs_csi_driver import EbsCsiDriver, EbsCsiDriverArgs
-from arc_eks.components.handles import (
-    RUNNER_NODE_LABEL_KEY,
-    RUNNER_NODE_LABEL_VALUE,
-    ClusterHandles,
-)
+from arc_eks.components.handles import ClusterHandles
 from arc_eks.components.network import Network, NetworkArgs
+from arc_eks.components.node_groups import RunnerNodeGroups, RunnerNodeGroupsArgs
 from arc_eks.config.loader import load_stack_config
 from arc_eks.config.teams import load_team_pools
 from arc_eks.errors import ConfigError
@@ -70,9 +68,29 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             tags=tags,
         ),
     )
+    # The tainted runner node groups, one per isolation class the pools use.
+    runner_nodes = RunnerNodeGroups(
+        "runner-nodes",
+        RunnerNodeGroupsArgs(
+            cluster=cluster.cluster,
+            cluster_name=cluster_name,
+            kubernetes_version=stack.cluster.kubernetes_version,
+            node_role_arn=cluster.node_role.arn,
+            launch_template=cluster.launch_template,
+            subnet_ids=network.private_subnet_ids,
+            instance_type=stack.node_group.instance_type,
+            plans=plan_runner_node_groups(
+                pools,
+                privileged_isolation=stack.runner_nodes.privileged_isolation,
+                max_size=stack.runner_nodes.max_size,
+            ),
+            depends_on=[*cluster.node_role_attachments, *network.private_egress],
+            tags=tags,
+        ),
+    )
     # Every node group of the cluster: everything in-cluster waits for all of them (through the
     # provider), and so do the EKS add-ons whose pods need nodes.
-    node_groups: list[pulumi.Resource] = [cluster.node_group]
+    node_groups: list[pulumi.Resource] = [cluster.node_group, *runner_nodes.node_groups.values()]
     k8s_provider = cluster.kubernetes_provider(node_groups)
     # Work volumes of `docker: kubernetes` pools (and any PVC) need the EBS CSI driver.
     EbsCsiDriver(
@@ -127,7 +145,6 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
         k8s_provider=k8s_provider,
         region=aws.get_region_output().region,
         account_id=aws.get_caller_identity_output().account_id,
-        runner_node_selector={RUNNER_NODE_LABEL_KEY: RUNNER_NODE_LABEL_VALUE},
     )
     result = build_runner_pools(
         pools, stack=stack, cluster=handles, depends_on=[controller.release]

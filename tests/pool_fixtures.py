@@ -9,11 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from arc_eks.components.handles import (
-    RUNNER_NODE_LABEL_KEY,
-    RUNNER_NODE_LABEL_VALUE,
-    ClusterHandles,
-)
+from arc_eks.components.handles import ClusterHandles
 from arc_eks.config.stack import StackConfig
 from arc_eks.offline import FAKE_ACCOUNT, FAKE_OIDC_ID, FAKE_REGION
 
@@ -66,5 +62,4 @@ def fake_cluster() -> ClusterHandles:
         k8s_provider=k8s.Provider("k8s", kubeconfig="{}"),
         region=pulumi.Output.from_input(FAKE_REGION),
         account_id=pulumi.Output.from_input(FAKE_ACCOUNT),
-        runner_node_selector={RUNNER_NODE_LABEL_KEY: RUNNER_NODE_LABEL_VALUE},
     )

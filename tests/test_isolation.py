@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import json
 from pathlib import Path
 from typing import Any
 
@@ -438,16 +439,22 @@ def test_network_policy_enforcement_is_on(stack_run: ProgramRun) -> None:
     """The VPC CNI enforces NetworkPolicies only with its network policy agent switched on."""
     (cluster,) = stack_run.of_type("eks:index:Cluster")
     cni = cluster.inputs.get("vpcCniOptions", {})
+    values = cni.get("configurationValues", {})
+    values = json.loads(values) if isinstance(values, str) else values
     addons = [
         a
         for a in stack_run.of_type("aws:eks/addon:Addon")
         if a.inputs.get("addonName") == "vpc-cni"
     ]
     via_addon = any(
-        '"enableNetworkPolicy": "true"' in str(a.inputs.get("configurationValues", ""))
+        json.loads(a.inputs.get("configurationValues") or "{}").get("enableNetworkPolicy") == "true"
         for a in addons
     )
-    assert cni.get("enableNetworkPolicy") is True or via_addon
+    assert (
+        cni.get("enableNetworkPolicy") is True
+        or values.get("enableNetworkPolicy") == "true"
+        or via_addon
+    )
 
 
 def test_whole_program_fences_every_runner_namespace(stack_run: ProgramRun) -> None:

@@ -58,7 +58,7 @@ def test_cluster_control_plane(env: str) -> None:
 @pytest.mark.parametrize("env", STACKS)
 def test_node_group_and_launch_template(env: str) -> None:
     run, cfg = _run(env), _stack_config(env)
-    group = run.one("eks:index:ManagedNodeGroup").inputs
+    group = run.one("eks:index:ManagedNodeGroup", "cluster-runners").inputs  # the system group
     template = run.one("aws:ec2/launchTemplate:LaunchTemplate")
     assert group["instanceTypes"] == ["t3a.large"]
     assert group["amiType"] == "AL2023_x86_64_STANDARD"
@@ -71,7 +71,8 @@ def test_node_group_and_launch_template(env: str) -> None:
         sizes["maxSize"],
     )
     assert group["ignoreScalingChanges"] is True
-    assert group["labels"]["arc-eks.io/node-role"] == "runners"
+    assert group["labels"]["arc-eks.io/node-role"] == "system"
+    assert "taints" not in group
     assert group["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
     assert group["tags"][f"k8s.io/cluster-autoscaler/arc-eks-{env}"] == "owned"
     assert "diskSize" not in group  # conflicts with a launch template
@@ -238,8 +239,8 @@ def test_ebs_csi_addon_with_its_own_irsa_role_after_the_nodes() -> None:
     (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     subjects = [v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub")]
     assert subjects == ["system:serviceaccount:kube-system:ebs-csi-controller-sa"]
-    node_group = run.one("eks:index:ManagedNodeGroup")
-    assert node_group.urn in addon.dependencies
+    for node_group in run.of_type("eks:index:ManagedNodeGroup"):
+        assert node_group.urn in addon.dependencies
 
 
 def test_existing_vpc_creates_no_network_and_hands_its_subnets_to_the_cluster() -> None:
@@ -262,7 +263,8 @@ def test_existing_vpc_creates_no_network_and_hands_its_subnets_to_the_cluster() 
     assert cluster["vpcId"] == "vpc-0123456789abcdef0"
     assert cluster["privateSubnetIds"] == private
     assert cluster["publicSubnetIds"] == public
-    assert run.one("eks:index:ManagedNodeGroup").inputs["subnetIds"] == private
+    for group in run.of_type("eks:index:ManagedNodeGroup"):
+        assert group.inputs["subnetIds"] == private
 
 
 def test_github_enterprise_server_url_reaches_the_controller() -> None:

@@ -9,7 +9,7 @@ Ref: actions-runner-controller docs/automatically-scaling-runners.md, docs/using
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from arc_eks import versions
@@ -290,8 +290,13 @@ def _kubernetes(work: WorkVolume) -> dict[str, Any]:
 
 
 def runner_deployment_manifest(
-    pool: ResolvedPool, *, node_selector: dict[str, str]
+    pool: ResolvedPool,
+    *,
+    node_selector: dict[str, str],
+    tolerations: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
+    """The pool's RunnerDeployment. `node_selector` and `tolerations` place its runner pods on
+    the node group of its isolation class (`builders.node_groups.placement`)."""
     spec = pool.spec
     template: dict[str, Any] = {
         spec.scope.kind: spec.scope.value,
@@ -315,6 +320,8 @@ def runner_deployment_manifest(
         "resources": _resources(spec.resources),
         "nodeSelector": dict(node_selector),
     }
+    if tolerations:
+        template["tolerations"] = [dict(t) for t in tolerations]
     if spec.group:
         template["group"] = spec.group
     if spec.docker == DockerMode.DIND:

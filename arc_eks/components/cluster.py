@@ -13,8 +13,8 @@ import pulumi_kubernetes as k8s
 
 from arc_eks import versions
 from arc_eks.access import creator_bootstrap_off
+from arc_eks.builders.node_groups import system_node_labels
 from arc_eks.builders.node_iam import NODE_MANAGED_POLICIES, ec2_trust_policy
-from arc_eks.components.handles import RUNNER_NODE_LABEL_KEY, RUNNER_NODE_LABEL_VALUE
 from arc_eks.config.stack import ClusterConfig, NodeGroupConfig
 
 # All five control-plane log types. Ref: https://docs.aws.amazon.com/eks/latest/userguide/control-plane-logs.html
@@ -207,7 +207,9 @@ class RunnerCluster(pulumi.ComponentResource):
             ),
             # cluster-autoscaler owns the desired size once the group exists.
             ignore_scaling_changes=True,
-            labels={**args.node_group.labels, RUNNER_NODE_LABEL_KEY: RUNNER_NODE_LABEL_VALUE},
+            # The system node group (resource name kept from when it also ran runners): untainted,
+            # labelled system; runner pods select their own tainted groups (node_groups.py).
+            labels=system_node_labels(args.node_group.labels),
             tags={
                 **args.tags,
                 # EKS tags the node group's ASG with these; repeated here so they show in review.
@@ -222,6 +224,10 @@ class RunnerCluster(pulumi.ComponentResource):
             ),
         )
 
+        # What the runner node groups (components/node_groups.py) share with the system group.
+        self.node_role = node_role
+        self.node_role_attachments = attachments
+        self.launch_template = launch_template
         self.kubeconfig = self.cluster.kubeconfig_json
         self.oidc_provider_arn = self.cluster.oidc_provider_arn
         self.oidc_issuer = self.cluster.oidc_issuer

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-# Nodes of the runner node group carry this label; runner pods select it.
+# Nodes of the runner node groups carry this label (the system node group: `system`); runner
+# pods select their group by its isolation label (builders/node_groups.py).
 RUNNER_NODE_LABEL_KEY = "arc-eks.io/node-role"
 RUNNER_NODE_LABEL_VALUE = "runners"
 
@@ -26,5 +27,3 @@ class ClusterHandles:
     """Kubernetes provider built from the cluster's kubeconfig."""
     region: pulumi.Output[str]
     account_id: pulumi.Output[str]
-    runner_node_selector: dict[str, str]
-    """Node selector that places runner pods on the runner node group."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -23,13 +24,15 @@ class RunnerPoolArgs:
 
     pool: ResolvedPool
     node_selector: dict[str, str]
-    """Places runner pods on the runner node group (ClusterHandles.runner_node_selector)."""
+    """Places runner pods on their isolation class's node group (`builders.node_groups`)."""
     webhook_server: bool
     """Whether the controller runs its webhook server (adds webhook scale-up triggers)."""
     service_account: pulumi.Resource
     """The pool's ServiceAccount (IrsaServiceAccount): it must exist before runner pods do."""
     controller: Sequence[pulumi.Resource] = ()
     """The ARC controller release: its CRDs and admission webhooks must exist first."""
+    tolerations: Sequence[dict[str, Any]] = ()
+    """The taint of that node group, exactly."""
     isolation: Sequence[pulumi.Resource] = ()
     """The pool's namespace and its NetworkPolicies (RunnerTeam.isolation_for): no runner pod
     starts before default-deny is in place."""
@@ -91,7 +94,9 @@ class RunnerPool(pulumi.ComponentResource):
                 )
                 waits_for.append(binding)
 
-        deployment = runner_deployment_manifest(pool, node_selector=args.node_selector)
+        deployment = runner_deployment_manifest(
+            pool, node_selector=args.node_selector, tolerations=args.tolerations
+        )
         runners = k8s.apiextensions.CustomResource(
             f"{name}-runners",
             api_version=deployment["apiVersion"],

@@ -168,7 +168,8 @@ class ClusterConfig(ConfigModel):
 
 
 class NodeGroupConfig(ConfigModel):
-    """The managed node group the runners (and the add-ons) run on."""
+    """The system node group (controller, add-ons, CoreDNS). Its instance type and root volume
+    are also those of the runner node groups (runnerNodes)."""
 
     instance_type: str = Field(
         default="t3a.large",
@@ -207,6 +208,28 @@ class NodeGroupConfig(ConfigModel):
                 f"{self.max_size})"
             )
         return self
+
+
+class RunnerNodesConfig(ConfigModel):
+    """The tainted node groups runner pods run on (one per isolation class; nodeGroup is the
+    system node group). Same instance type and root volume as nodeGroup."""
+
+    privileged_isolation: Literal["perTeam", "shared"] = Field(
+        default="perTeam",
+        description="Where dind (privileged) pools run. perTeam: a node group per team with dind "
+        "pools, so a privileged job can only reach its own team's pods on its node; costs a node "
+        "per team that has dind jobs running (partly idle nodes, one more node group to patch). "
+        "shared: one privileged node group for every team's dind pools, packed tighter, but a "
+        "job that escapes to the node reaches the other teams' dind runners and their IAM "
+        "credentials there. Unprivileged pools never share a node with dind pools either way.",
+    )
+    max_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="Most nodes of each runner node group. Every runner node group scales from "
+        "zero (cluster-autoscaler adds nodes for Pending runners).",
+    )
 
 
 class GitHubConfig(ConfigModel):
@@ -325,7 +348,13 @@ class StackConfig(ConfigModel):
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="VPC settings.")
     cluster: ClusterConfig = Field(description="EKS control plane settings.")
     node_group: NodeGroupConfig = Field(
-        default_factory=NodeGroupConfig, description="Runner node group."
+        default_factory=NodeGroupConfig,
+        description="The system node group: controller, cert-manager, cluster-autoscaler, "
+        "CoreDNS and add-ons; runner pods never run there.",
+    )
+    runner_nodes: RunnerNodesConfig = Field(
+        default_factory=RunnerNodesConfig,
+        description="The runner node groups: one per isolation class, tainted, scaling from zero.",
     )
     github: GitHubConfig = Field(default_factory=GitHubConfig, description="GitHub auth.")
     controller: ControllerConfig = Field(

@@ -180,81 +180,151 @@ def _node_groups(resources: list[StackResource]) -> list[StackResource]:
     return components + raw
 
 
-def check_capacity(
-    resources: list[StackResource], config: Mapping[str, Any]
-) -> Iterator[tuple[str | None, str]]:
+_TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute"}
+
+
+def _tolerates(tolerations: Any, key: Any, value: Any, effect: str) -> bool:
+    for toleration in as_list(tolerations):
+        t_key, t_effect = get(toleration, "key"), get(toleration, "effect")
+        if t_key not in (None, "", key) or t_effect not in (None, "", effect):
+            continue
+        if get(toleration, "operator") == "Exists" or get(toleration, "value") == value:
+            return True
+    return False
+
+
+def group_fits(spec: Any, group: StackResource) -> bool | None:
+    """Whether a runner pod (its runner spec) may run on the node group's nodes: its
+    nodeSelector matches the group's labels and it tolerates every NoSchedule/NoExecute taint.
+    None when the group's labels or taints are unknown (preview)."""
+    labels, taints = get(group.props, "labels"), get(group.props, "taints")
+    if labels is UNKNOWN or taints is UNKNOWN:
+        return None
+    labels = labels if isinstance(labels, dict) else {}
+    selector = get(spec, "nodeSelector")
+    if isinstance(selector, dict) and any(labels.get(k) != v for k, v in selector.items()):
+        return False
+    for taint in as_list(taints):
+        effect = _TAINT_EFFECTS.get(str(get(taint, "effect")))
+        if effect is None:  # PreferNoSchedule only steers
+            continue
+        if not _tolerates(get(spec, "tolerations"), get(taint, "key"), get(taint, "value"), effect):
+            return False
+    return True
+
+
+def _group_capacity(
+    groups: list[StackResource], config: Mapping[str, Any]
+) -> dict[str, tuple[float, float, float]] | tuple[str, str] | None:
+    """Per node group URN: (CPU millicores, memory MiB, pods) at maxSize. None when a size or
+    type is unknown (preview); (urn, message) for an instance type without figures."""
     table: Mapping[str, Any] = config["allocatable"]
-    capacity_cpu = capacity_memory = capacity_pods = 0.0
-    groups = _node_groups(resources)
-    if not groups:
-        return
+    capacity: dict[str, tuple[float, float, float]] = {}
     for group in groups:
         max_size = as_number(get(group.props, "scalingConfig", "maxSize"))
         types = get(group.props, "instanceTypes")
         if max_size is None or types is UNKNOWN:
-            return  # unknown during preview: nothing to compare against
+            return None
         instance_type = next(iter(as_list(types)), None) or config["defaultInstanceType"]
         figures = table.get(instance_type)
         if not isinstance(figures, dict):
-            yield (
+            return (
                 group.urn,
                 f"{group.type} '{group.name}': instanceTypes = {instance_type!r} has no "
                 "allocatable figures in the policy config (allocatable)",
             )
-            return
-        capacity_cpu += max_size * (
-            float(figures["cpuMillis"]) - config["perNodeOverheadCpuMillis"]
+        capacity[group.urn] = (
+            max_size * (float(figures["cpuMillis"]) - config["perNodeOverheadCpuMillis"]),
+            max_size * (float(figures["memoryMib"]) - config["perNodeOverheadMemoryMib"]),
+            max_size * float(figures["maxPods"]),
         )
-        capacity_memory += max_size * (
-            float(figures["memoryMib"]) - config["perNodeOverheadMemoryMib"]
-        )
-        capacity_pods += max_size * float(figures["maxPods"])
+    return capacity
 
+
+def _peak_replicas(
+    resources: list[StackResource], deployments: Mapping[tuple[str, str], StackResource]
+) -> dict[tuple[str, str], float]:
+    """Runners per pool at peak: the autoscaler's maxReplicas, else the pool's replicas (1)."""
+    replicas: dict[tuple[str, str], float] = {}
+    for hra in (r for r in resources if r.type == HRA):
+        target = (_namespace(hra), str(get(hra.props, "spec", "scaleTargetRef", "name")))
+        max_replicas = as_number(get(hra.props, "spec", "maxReplicas"))
+        if target in deployments and max_replicas is not None:
+            replicas[target] = max_replicas
+    for key, pool in deployments.items():
+        if key not in replicas:
+            count = as_number(get(pool.props, "spec", "replicas"))
+            replicas[key] = 1.0 if count is None else count
+    return replicas
+
+
+def _excess(demand: list[float], capacity: list[float]) -> list[str]:
+    over = []
+    if demand[0] > capacity[0]:
+        over.append(f"CPU {int(demand[0])}m > {int(capacity[0])}m")
+    if demand[1] > capacity[1]:
+        over.append(f"memory {int(demand[1])}Mi > {int(capacity[1])}Mi")
+    if demand[2] > capacity[2]:
+        over.append(f"pods {int(demand[2])} > {int(capacity[2])}")
+    return over
+
+
+def check_capacity(
+    resources: list[StackResource], config: Mapping[str, Any]
+) -> Iterator[tuple[str | None, str]]:
+    """Per node group: the pools whose runner pods can only run on a set of node groups (their
+    nodeSelector and tolerations) must fit those groups' maximum capacity."""
+    groups = _node_groups(resources)
+    if not groups:
+        return
+    capacity = _group_capacity(groups, config)
+    if capacity is None:
+        return  # unknown during preview: nothing to compare against
+    if isinstance(capacity, tuple):
+        yield capacity
+        return
     deployments = {
         (_namespace(r), _k8s_name(r)): r
         for r in resources
         if r.type in (RUNNER_DEPLOYMENT, RUNNER_SET)
     }
-    scaled: set[tuple[str, str]] = set()
-    demand_cpu = demand_memory = demand_pods = 0.0
-    lines: list[str] = []
-    for hra in (r for r in resources if r.type == HRA):
-        target = (_namespace(hra), str(get(hra.props, "spec", "scaleTargetRef", "name")))
-        max_replicas = as_number(get(hra.props, "spec", "maxReplicas"))
-        pool = deployments.get(target)
-        if pool is None or max_replicas is None:
-            continue
-        scaled.add(target)
-        cpu, memory = pod_requests(pool.type, pool.props)
-        demand_cpu += max_replicas * cpu
-        demand_memory += max_replicas * memory
-        demand_pods += max_replicas
-        lines.append(f"{target[0]}/{target[1]} {int(max_replicas)}x({int(cpu)}m, {int(memory)}Mi)")
+    replicas = _peak_replicas(resources, deployments)
+    # Pools grouped by the node groups they can run on.
+    demand: dict[tuple[str, ...], list[float]] = {}
+    lines: dict[tuple[str, ...], list[str]] = {}
     for key, pool in deployments.items():
-        if key in scaled:
+        _base, spec = pod_spec(pool.type, pool.props)
+        fits = [group_fits(spec, g) for g in groups]
+        if any(f is None for f in fits):
             continue
-        replicas = as_number(get(pool.props, "spec", "replicas"))
-        replicas = 1.0 if replicas is None else replicas
+        where = tuple(g.urn for g, f in zip(groups, fits, strict=True) if f)
+        if not where:
+            yield (
+                pool.urn,
+                f"runner pool {key[0]}/{key[1]} fits no node group: no group's labels match its "
+                "nodeSelector with every taint tolerated, so its runners stay Pending",
+            )
+            continue
         cpu, memory = pod_requests(pool.type, pool.props)
-        demand_cpu += replicas * cpu
-        demand_memory += replicas * memory
-        demand_pods += replicas
-
-    over = []
-    if demand_cpu > capacity_cpu:
-        over.append(f"CPU {int(demand_cpu)}m > {int(capacity_cpu)}m")
-    if demand_memory > capacity_memory:
-        over.append(f"memory {int(demand_memory)}Mi > {int(capacity_memory)}Mi")
-    if demand_pods > capacity_pods:
-        over.append(f"pods {int(demand_pods)} > {int(capacity_pods)}")
-    if over:
-        groups_text = ", ".join(f"{g.type} '{g.name}'" for g in groups)
-        yield (
-            groups[0].urn,
-            f"runner pools at maxReplicas request {'; '.join(over)}, beyond the node group "
-            f"maximum ({groups_text}: scalingConfig.maxSize x allocatable); largest pools: "
-            f"{sorted(lines, key=len)[-3:]}",
+        count = replicas[key]
+        totals = demand.setdefault(where, [0.0, 0.0, 0.0])
+        for index, value in enumerate((count * cpu, count * memory, count)):
+            totals[index] += value
+        lines.setdefault(where, []).append(
+            f"{key[0]}/{key[1]} {int(count)}x({int(cpu)}m, {int(memory)}Mi)"
         )
+    by_urn = {g.urn: g for g in groups}
+    for where, totals in demand.items():
+        held = [sum(capacity[u][i] for u in where) for i in range(3)]
+        over = _excess(totals, held)
+        if over:
+            groups_text = ", ".join(f"{by_urn[u].type} '{by_urn[u].name}'" for u in where)
+            yield (
+                where[0],
+                f"runner pools at maxReplicas request {'; '.join(over)}, beyond the node group "
+                f"maximum ({groups_text}: scalingConfig.maxSize x allocatable); largest pools: "
+                f"{sorted(lines[where], key=len)[-3:]}",
+            )
 
 
 _DEFAULT_ALLOCATABLE = {
@@ -266,10 +336,11 @@ _DEFAULT_ALLOCATABLE = {
 
 CAPACITY_FITS_NODE_GROUP = StackRule(
     name="arc-runner-capacity-fits-node-group",
-    description="The runner pools' maximum demand (sum of maxReplicas x per-pod requests, "
-    "sidecars included) fits the node group's maximum capacity (maxSize x allocatable CPU, "
-    "memory and pods of the instance type); beyond it runners stay Pending at peak.",
-    remediation="lower pools' autoscaling.max or requests, or raise nodeGroup.maxSize in the "
+    description="Per node group: the maximum demand of the runner pools that can run there (by "
+    "nodeSelector and tolerations; sum of maxReplicas x per-pod requests, sidecars included) "
+    "fits its maximum capacity (maxSize x allocatable CPU, memory and pods of the instance "
+    "type), and every pool fits some node group; beyond it runners stay Pending at peak.",
+    remediation="lower pools' autoscaling.max or requests, or raise runnerNodes.maxSize in the "
     "stack config",
     check=check_capacity,
     config={
