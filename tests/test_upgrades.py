@@ -48,7 +48,12 @@ def _versions(run: ProgramRun) -> dict[str, Any]:
     autoscaler = run.one("kubernetes:helm.sh/v3:Release", "cluster-autoscaler-release").inputs
     return {
         "control plane": cluster["version"],
-        "nodes": run.one("eks:index:ManagedNodeGroup").inputs["version"],
+        # Every node group (system and runner groups) on the same pinned version.
+        "nodes": ",".join(
+            sorted(
+                {str(g.inputs.get("version")) for g in run.of_type("eks:index:ManagedNodeGroup")}
+            )
+        ),
         "vpc-cni": cluster["vpcCniOptions"]["addonVersion"],
         "kube-proxy": cluster["kubeProxyAddonOptions"]["version"],
         "coredns": addons["coredns"]["addonVersion"],
