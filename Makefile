@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint fmt up preview review bench mutation clean
+.PHONY: venv test lint fmt up preview preflight review bench mutation clean
 
 # (Re)install only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -39,6 +39,10 @@ up: $(STAMP)
 ## Preview one environment with the policy pack of that environment.
 preview: $(STAMP)
 	STACK=$(STACK) VENV=$(VENV) scripts/deploy.sh preview
+
+## Read-only checks of the account before a deploy (AWS credentials; `make up` runs them too).
+preflight: $(STAMP)
+	$(BIN)/python -m arc_eks.ops.preflight --stack $(STACK) $(ARGS)
 
 ## Offline review: no AWS credentials, no Pulumi CLI.
 review: $(STAMP)

@@ -52,9 +52,12 @@ if ! pulumi stack select "$STACK" 2>/dev/null; then
   pulumi stack init "$STACK" --secrets-provider "$secrets_provider"
 fi
 
-# Config and secrets before anything is deployed: a clear message here beats a failure halfway
-# through. (After stack init, so the `pulumi config set --secret` it suggests works as written.)
-"$VENV/bin/python" -m arc_eks.preflight --stack "$STACK"
+# Config, secrets and the account (read-only) before anything is deployed: a clear message here
+# beats a failure halfway through. (After stack init, so the `pulumi config set --secret` it
+# suggests works as written.) ARC_EKS_PREFLIGHT=config checks the stack and team files only.
+preflight_args=(--stack "$STACK")
+[ "${ARC_EKS_PREFLIGHT:-}" = "config" ] && preflight_args+=(--config-only)
+"$VENV/bin/python" -m arc_eks.ops.preflight "${preflight_args[@]}"
 
 policy_args=()
 if [ -f "policies/config/$STACK.json" ]; then

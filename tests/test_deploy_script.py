@@ -78,6 +78,9 @@ def _deploy(
         "STATE": str(state),
         "STACK": "dev",
         "PULUMI_CONFIG_PASSPHRASE": "test-passphrase",
+        # The account checks need AWS; these tests check the script's flow (one test below runs
+        # the account checks too).
+        "ARC_EKS_PREFLIGHT": "config",
         **env,
     }
     result = subprocess.run(
@@ -137,7 +140,25 @@ def test_missing_token_stops_before_up_and_says_how_to_set_it(
     stack.write_text(yaml.safe_dump(document))
     result, calls = _deploy(project, tmp_path)
     assert result.returncode != 0
-    assert "pulumi config set --secret --stack dev arc-eks:githubToken" in result.stderr
+    # The preflight report (stdout) names the fix.
+    assert "pulumi config set --secret --stack dev arc-eks:githubToken" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert not [c for c in calls if c.startswith("pulumi up")]
+
+
+def test_account_checks_run_before_up_and_a_failure_stops_it(project: Path, tmp_path: Path) -> None:
+    """Without ARC_EKS_PREFLIGHT=config the account checks run; with no AWS credentials the
+    identity check fails, so `pulumi up` never starts (and no traceback is printed)."""
+    result, calls = _deploy(
+        project,
+        tmp_path,
+        ARC_EKS_PREFLIGHT="",
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+    )
+    assert result.returncode != 0
+    assert "fail         identity: no AWS credentials" in result.stdout
     assert "Traceback" not in result.stderr
     assert not [c for c in calls if c.startswith("pulumi up")]
 

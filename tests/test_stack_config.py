@@ -127,7 +127,7 @@ def test_every_problem_is_listed_at_once() -> None:
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_preflight_lists_missing_secrets_of_each_shipped_stack(env: str) -> None:
     from arc_eks.offline import stack_file
-    from arc_eks.preflight import check_stack_file
+    from arc_eks.ops.stackfile import check_stack_file
     from tests.conftest import PROJECT_DIR
 
     problems = check_stack_file(stack_file(PROJECT_DIR, env), env)

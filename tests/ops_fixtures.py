@@ -1,0 +1,130 @@
+"""A small stack file and team files for the preflight/verify tests (never the shipped examples)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REGION = "eu-west-1"
+# moto's default account: resources a test creates belong to it.
+ACCOUNT = "123456789012"
+ADMIN_ROLE = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+KMS_PLACEHOLDER = "KMS_KEY_ARN"
+
+STACK: dict[str, Any] = {
+    "aws:region": REGION,
+    "arc-eks:network": {
+        "vpcCidr": "10.40.0.0/16",
+        "availabilityZoneCount": 2,
+        "natGateways": "perAz",
+    },
+    "arc-eks:cluster": {
+        "endpointPublicAccess": True,
+        "publicAccessCidrs": ["203.0.113.0/24"],
+        "adminRoleArns": [ADMIN_ROLE],
+    },
+    "arc-eks:nodeGroup": {
+        "instanceType": "t3a.large",
+        "minSize": 1,
+        "desiredSize": 1,
+        "maxSize": 4,
+    },
+    "arc-eks:github": {"auth": "pat"},
+    "arc-eks:githubToken": {"secure": "v1:c2VjcmV0:AAAAAAAAAAAA"},
+    "arc-eks:teams": {
+        "blue": {
+            "s3Buckets": [
+                {"bucket": "blue-cache"},
+                {"bucket": "shared-artifacts"},
+                {"bucket": "partner-drop", "accountId": "444455556666"},
+            ]
+        },
+        "green": {"s3Buckets": [{"bucket": "green-cache"}]},
+    },
+}
+
+BLUE: dict[str, Any] = {
+    "team": "blue",
+    "pools": [
+        {
+            "name": "build",
+            "scope": {"organization": "acme"},
+            "labels": ["linux", "blue"],
+            "docker": "dind",
+            "resources": {
+                "requests": {"cpu": "500m", "memory": "1Gi"},
+                "limits": {"cpu": "1", "memory": "2Gi"},
+            },
+            "autoscaling": {"min": 1, "max": 4},
+            "environments": {"test": {}},
+            "s3": [
+                {
+                    "bucket": "blue-cache",
+                    "prefix": "blue/",
+                    "access": "readwrite",
+                    "kmsKeyArn": KMS_PLACEHOLDER,
+                },
+                {"bucket": "shared-artifacts", "access": "read"},
+            ],
+            "ecr": [{"repository": "blue/app", "access": "push"}],
+        }
+    ],
+}
+
+GREEN: dict[str, Any] = {
+    "team": "green",
+    "pools": [
+        {
+            "name": "ci",
+            "scope": {"organization": "acme"},
+            "labels": ["linux", "green"],
+            "docker": "none",
+            "resources": {
+                "requests": {"cpu": "500m", "memory": "1Gi"},
+                "limits": {"cpu": "1", "memory": "2Gi"},
+            },
+            "autoscaling": {"min": 1, "max": 4},
+            "environments": {"test": {}},
+            "s3": [{"bucket": "green-cache", "access": "write"}],
+        }
+    ],
+}
+
+
+def _replace(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _replace(v, old, new) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace(v, old, new) for v in value]
+    return new if value == old else value
+
+
+def write_project(
+    root: Path,
+    *,
+    env: str = "test",
+    kms_key_arn: str = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000",
+    stack: dict[str, Any] | None = None,
+    teams: dict[str, dict[str, Any]] | None = None,
+) -> tuple[Path, Path]:
+    """Write stacks/Pulumi.<env>.yaml and teams/*.yaml under `root`; return (stack file, teams dir).
+
+    `stack` entries replace whole top-level keys (None removes one)."""
+    config = copy.deepcopy(STACK)
+    for key, value in (stack or {}).items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    (root / "stacks").mkdir(parents=True, exist_ok=True)
+    stack_path = root / "stacks" / f"Pulumi.{env}.yaml"
+    stack_path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    teams_dir = root / "teams"
+    teams_dir.mkdir(exist_ok=True)
+    for name, document in (teams if teams is not None else {"blue": BLUE, "green": GREEN}).items():
+        text = yaml.safe_dump(_replace(document, KMS_PLACEHOLDER, kms_key_arn), sort_keys=False)
+        (teams_dir / f"{name}.yaml").write_text(text)
+    return stack_path, teams_dir
