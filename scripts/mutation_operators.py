@@ -56,8 +56,13 @@ def _string_variants(node: Any) -> list[str]:
     if parts is None or _is_docstring(node):
         return []
     prefix, quote, body = parts
-    if any(ch.isspace() for ch in body):
-        return []  # prose: a message or a description
+    pieces = (
+        node.parent.children
+        if node.parent is not None and node.parent.type == "strings"
+        else [node]
+    )
+    if any(ch.isspace() for piece in pieces for ch in (_string_parts(piece) or ("", "", " "))[2]):
+        return []  # prose (a message or a description), also when split over several literals
     variants = [body + "XX"] if body == "" else [""]
     if _IAM_ACTION.match(body):
         variants.append(body.split(":", 1)[0] + ":*")

@@ -480,3 +480,21 @@ def test_rule_names_and_complete_config_schemas(name: str) -> None:
         "aws-iam-irsa-trust-exact-service-account": {"audience"},
     }
     assert set(rule.config) == expected[name]
+
+
+def test_edge_values_are_not_wildcards_and_skipped_statements_do_not_stop_the_scan() -> None:
+    # an empty action or resource is not a wildcard; a statement without Effect is not an Allow
+    no_effect = {"Action": "s3:*", "Resource": "*"}
+    props = {"policy": doc(no_effect, allow(["", "s3:GetObject"]), allow("s3:*"))}
+    assert check(NO_WILDCARD_ACTIONS, ROLE_POLICY, props) == ["policy.Statement[2].Action"]
+    kms_only = allow(["kms:Decrypt", ""], "arn:aws:s3:::other/*")
+    props = {"policy": doc(kms_only, allow("s3:GetObject", ["", "arn:aws:s3:::other/*"]))}
+    assert check(S3_BUCKET_ALLOWLIST, ROLE_POLICY, props, allowedS3Buckets=ALLOWED) == [
+        "policy.Statement[1].Resource"
+    ]
+    newline = {"policy": doc(allow("s3:GetObject", "arn:aws:s3:::other/x\nacme-build-cache"))}
+    assert check(S3_BUCKET_ALLOWLIST, ROLE_POLICY, newline, allowedS3Buckets=ALLOWED) == [
+        "policy.Statement[0].Resource"
+    ]
+    trust_no_effect = {"Principal": "*", "Action": "sts:AssumeRole"}
+    assert trust_paths(trust_no_effect, trust(EXACT)) == []

@@ -30,7 +30,8 @@ USER_POLICY = "aws:iam/userPolicy:UserPolicy"
 GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 PERMISSION_TYPES = frozenset({ROLE, ROLE_POLICY, MANAGED_POLICY, USER_POLICY, GROUP_POLICY})
 
-_S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[^/]*)(?P<key>/.*)?$")
+# DOTALL: a resource with a newline in it is still read as an S3 ARN (and its bucket checked).
+_S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[^/]*)(?P<key>/.*)?$", re.DOTALL)
 
 
 def permission_documents(typ: str, props: dict[str, Any]) -> Iterator[tuple[str, Any]]:
