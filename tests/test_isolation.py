@@ -21,12 +21,14 @@ import pytest
 import yaml
 
 from arc_eks import versions
-from arc_eks.builders.admission import JOB_POD_VALIDATIONS, job_pod_policy, pool_user
+from arc_eks.builders.admission import job_pod_policy, job_pod_validations, pool_user
 from arc_eks.builders.network_policy import runner_network_policies
+from arc_eks.builders.node_groups import placement
 from arc_eks.builders.runner import (
     POOL_LABEL,
     TEAM_LABEL,
     container_hooks_rbac,
+    hook_template_config_map,
     pool_namespace,
     runner_deployment_manifest,
     service_account_manifest,
@@ -249,7 +251,19 @@ def test_default_deny_and_dns_and_nothing_inbound() -> None:
 
 def _hooks_job_pod() -> dict[str, Any]:
     """A job pod as runner-container-hooks 0.8.1 creates it (after the ServiceAccount admission
-    plugin has defaulted serviceAccountName)."""
+    plugin has defaulted serviceAccountName), with the pool's job pod template merged in as the
+    hooks merge it (each top-level spec key of the template replaces the pod's)."""
+    where = placement(KUBERNETES_POOL, "perTeam")
+    config_map = hook_template_config_map(KUBERNETES_POOL, where.node_selector, where.tolerations)
+    assert config_map is not None
+    (document,) = config_map["data"].values()
+    template = yaml.safe_load(document)
+    pod = _hooks_pod_before_template()
+    pod["spec"].update(template["spec"])
+    return pod
+
+
+def _hooks_pod_before_template() -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -327,7 +341,36 @@ FORBIDDEN = {
     "host network": ("spec.hostNetwork", True),
     "host PID": ("spec.hostPID", True),
     "runner pod label": ("metadata.labels", {POOL_LABEL: "jobs"}),
+    "API token mounted": ("spec.automountServiceAccountToken", True),
+    "pinned to a node": ("spec.nodeName", "ip-10-0-1-1.eu-west-1.compute.internal"),
+    "another class's nodes": ("spec.nodeSelector", {"arc-eks.io/isolation": "privileged-beta"}),
+    "the system nodes": ("spec.nodeSelector", {"arc-eks.io/isolation": "system"}),
+    "no node selector": ("spec.nodeSelector", {}),
 }
+
+
+def test_the_hooks_pod_without_the_template_is_refused() -> None:
+    """The template is what makes the hooks' pods admissible: without it (no selector, token
+    mounted by default) the policy refuses them."""
+    assert not _admitted(_hooks_pod_before_template(), POOL_USER)
+
+
+def test_runner_mounts_the_job_pod_template() -> None:
+    where = placement(KUBERNETES_POOL, "perTeam")
+    spec = runner_deployment_manifest(
+        KUBERNETES_POOL, node_selector=where.node_selector, tolerations=where.tolerations
+    )["spec"]["template"]["spec"]
+    config_map = hook_template_config_map(KUBERNETES_POOL, where.node_selector, where.tolerations)
+    assert config_map is not None
+    (key,) = config_map["data"]
+    (env,) = [e for e in spec["env"] if e["name"] == "ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE"]
+    (mount,) = spec["volumeMounts"]
+    (volume,) = spec["volumes"]
+    assert env["value"] == f"{mount['mountPath']}/{key}" and mount["readOnly"] is True
+    assert volume == {"name": mount["name"], "configMap": {"name": config_map["metadata"]["name"]}}
+    assert config_map["metadata"]["namespace"] == "runners-alpha-jobs"
+    kubernetes_validate.validate(config_map, K8S_VERSION, strict=True)
+    assert hook_template_config_map(POOLS["alpha-plain"], {}, []) is None
 
 
 @pytest.mark.parametrize("case", sorted(FORBIDDEN))
@@ -343,7 +386,7 @@ def test_the_policy_refuses_forbidden_job_pods(case: str) -> None:
 def test_every_validation_refuses_something() -> None:
     """Each expression on its own is false for at least one forbidden pod (none is dead)."""
     pods = [_mutate(path, copy.deepcopy(value)) for path, value in FORBIDDEN.values()]
-    for expression, message in JOB_POD_VALIDATIONS:
+    for expression, message in job_pod_validations("standard"):
         assert any(not _evaluate(expression, {"object": pod}) for pod in pods), message
 
 
@@ -410,6 +453,8 @@ def test_runners_wait_for_default_deny_and_hooks_rights_wait_for_the_fence(
         "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
         "alpha-jobs-job-pod-policy-binding",
     )
+    template = pools_run.one("kubernetes:core/v1:ConfigMap", "alpha-jobs-hooks-template")
+    assert template.urn in pools_run.one(RD, "alpha-jobs-runners").dependencies
     for kind, name in (
         ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "alpha-jobs-hooks-binding"),
         ("kubernetes:rbac.authorization.k8s.io/v1:Role", "alpha-jobs-hooks-role"),

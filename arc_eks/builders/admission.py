@@ -10,7 +10,12 @@ node's filesystem. This policy admits, from that ServiceAccount only, pods that
 - have no privileged container (init and ephemeral containers included);
 - mount no hostPath and share no host namespace (network, PID, IPC);
 - do not carry the pool label (`arc-eks.io/pool`) the API-server NetworkPolicy selects runner
-  pods by, so a job pod cannot give itself the runner's network access to the API server.
+  pods by, so a job pod cannot give itself the runner's network access to the API server;
+- mount no API token, name no node (`spec.nodeName` would bypass the scheduler and the taints)
+  and select the pool's own node group (so never the system nodes nor a privileged group).
+
+The hooks create pods that pass: the pool's job pod template (`builders.runner.job_pod_template`,
+mounted into the runner) sets the node selector, tolerations and automountServiceAccountToken.
 
 Pod Security `baseline` on the namespace refuses privileged pods and hostPath too; this policy
 does not depend on it, and says why in its own words.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from arc_eks.builders.node_groups import ISOLATION_KEY, isolation_class
 from arc_eks.builders.runner import (
     MANAGED_BY,
     POOL_LABEL,
@@ -42,7 +48,7 @@ _ALL_CONTAINERS = (
 )
 
 # (expression, message): each expression must be true for the pod to be admitted.
-JOB_POD_VALIDATIONS: tuple[tuple[str, str], ...] = (
+_FIXED_VALIDATIONS: tuple[tuple[str, str], ...] = (
     (
         f"!has(object.spec.serviceAccountName) || object.spec.serviceAccountName == "
         f"'{JOB_POD_SERVICE_ACCOUNT}'",
@@ -68,7 +74,30 @@ JOB_POD_VALIDATIONS: tuple[tuple[str, str], ...] = (
         f"!has(object.metadata.labels) || !('{POOL_LABEL}' in object.metadata.labels)",
         f"job pods do not carry the runner pods' label {POOL_LABEL}",
     ),
+    (
+        "has(object.spec.automountServiceAccountToken)"
+        " && object.spec.automountServiceAccountToken == false",
+        "job pods mount no Kubernetes API token (automountServiceAccountToken: false)",
+    ),
+    (
+        "!has(object.spec.nodeName)",
+        "job pods are placed by the scheduler (no spec.nodeName, which would skip the taints)",
+    ),
 )
+
+
+def job_pod_validations(isolation: str) -> tuple[tuple[str, str], ...]:
+    """Every validation of a pool's job pods: the fixed ones and its node group's selector (the
+    job pod template the hooks merge sets it; a pod without it could land on the system nodes or
+    another class's)."""
+    selector = (
+        f"has(object.spec.nodeSelector) && '{ISOLATION_KEY}' in object.spec.nodeSelector"
+        f" && object.spec.nodeSelector['{ISOLATION_KEY}'] == '{isolation}'"
+    )
+    return (
+        *_FIXED_VALIDATIONS,
+        (selector, f"job pods select their pool's node group ({ISOLATION_KEY}={isolation})"),
+    )
 
 
 def policy_name(pool: ResolvedPool) -> str:
@@ -85,6 +114,8 @@ def job_pod_policy(pool: ResolvedPool) -> list[dict[str, Any]]:
     """ValidatingAdmissionPolicy + binding for a `docker: kubernetes` pool; [] for other modes."""
     if pool.spec.docker != DockerMode.KUBERNETES:
         return []
+    # Unprivileged: its class does not depend on how privileged pools are isolated.
+    isolation = isolation_class(pool, "perTeam")
     name = policy_name(pool)
     labels = {**MANAGED_BY, TEAM_LABEL: pool.team, POOL_LABEL: pool.name}
     policy = {
@@ -114,7 +145,7 @@ def job_pod_policy(pool: ResolvedPool) -> list[dict[str, Any]]:
             ],
             "validations": [
                 {"expression": expression, "message": message, "reason": "Forbidden"}
-                for expression, message in JOB_POD_VALIDATIONS
+                for expression, message in job_pod_validations(isolation)
             ],
         },
     }

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import yaml
+
 from arc_eks import versions
 from arc_eks.config.teams import (
     DOCKER_RESOURCES_DEFAULT,
@@ -277,9 +279,69 @@ def _kaniko() -> dict[str, Any]:
     }
 
 
-def _kubernetes(work: WorkVolume) -> dict[str, Any]:
-    """Container mode kubernetes: job containers run as pods sharing an ephemeral EBS volume."""
+# Container mode kubernetes: the hooks merge this pod template into every job pod they create
+# (env ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE names the file; readExtensionFromFile /
+# mergePodSpecWithOptions in runner-container-hooks' packages/k8s/src/k8s/utils.ts: top-level
+# spec keys replace the job pod's).
+HOOK_TEMPLATE_ENV = "ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE"
+HOOK_TEMPLATE_DIR = "/etc/arc-eks/container-hooks"
+HOOK_TEMPLATE_KEY = "job-pod.yaml"
+HOOK_TEMPLATE_VOLUME = "container-hooks-template"
+
+
+def hook_template_name(pool: ResolvedPool) -> str:
+    return f"{pool.name}-container-hooks-template"
+
+
+def job_pod_template(
+    node_selector: dict[str, str], tolerations: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """What every job pod of a kubernetes-mode pool gets: its pool's node group (never the system
+    nodes), no API token (it runs as the namespace's default ServiceAccount and needs none),
+    RuntimeDefault seccomp. The admission policy refuses job pods without these."""
     return {
+        "spec": {
+            "nodeSelector": dict(node_selector),
+            "tolerations": [dict(t) for t in tolerations],
+            "automountServiceAccountToken": False,
+            "securityContext": {"seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP)},
+        }
+    }
+
+
+def hook_template_config_map(
+    pool: ResolvedPool, node_selector: dict[str, str], tolerations: Sequence[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The ConfigMap holding `job_pod_template` for a kubernetes-mode pool; None otherwise."""
+    if pool.spec.docker != DockerMode.KUBERNETES:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": hook_template_name(pool),
+            "namespace": pool_namespace(pool),
+            "labels": _labels(pool),
+        },
+        "data": {
+            HOOK_TEMPLATE_KEY: yaml.safe_dump(
+                job_pod_template(node_selector, tolerations), sort_keys=True
+            )
+        },
+    }
+
+
+def _kubernetes(work: WorkVolume, pool: ResolvedPool) -> dict[str, Any]:
+    """Container mode kubernetes: job containers run as pods the hooks create, shaped by the
+    pool's job pod template (mounted read-only from its ConfigMap)."""
+    return {
+        "env": [{"name": HOOK_TEMPLATE_ENV, "value": f"{HOOK_TEMPLATE_DIR}/{HOOK_TEMPLATE_KEY}"}],
+        "volumeMounts": [
+            {"name": HOOK_TEMPLATE_VOLUME, "mountPath": HOOK_TEMPLATE_DIR, "readOnly": True}
+        ],
+        "volumes": [
+            {"name": HOOK_TEMPLATE_VOLUME, "configMap": {"name": hook_template_name(pool)}}
+        ],
         "containerMode": "kubernetes",
         "workVolumeClaimTemplate": {
             "storageClassName": work.storage_class_name,
@@ -329,7 +391,7 @@ def runner_deployment_manifest(
     elif spec.docker == DockerMode.KANIKO:
         template.update(_kaniko())
     elif spec.docker == DockerMode.KUBERNETES:
-        template.update(_kubernetes(spec.work_volume or WorkVolume()))
+        template.update(_kubernetes(spec.work_volume or WorkVolume(), pool))
     return {
         "apiVersion": ARC_API_VERSION,
         "kind": "RunnerDeployment",

@@ -12,6 +12,7 @@ import pulumi_kubernetes as k8s
 from arc_eks.builders.admission import job_pod_policy
 from arc_eks.builders.runner import (
     container_hooks_rbac,
+    hook_template_config_map,
     horizontal_runner_autoscaler_manifest,
     runner_deployment_manifest,
 )
@@ -93,6 +94,17 @@ class RunnerPool(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self, depends_on=rbac_waits_for),
                 )
                 waits_for.append(binding)
+
+        template = hook_template_config_map(pool, args.node_selector, args.tolerations)
+        if template is not None:
+            waits_for.append(
+                k8s.core.v1.ConfigMap(
+                    f"{name}-hooks-template",
+                    metadata=template["metadata"],
+                    data=template["data"],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.isolation)),
+                )
+            )
 
         deployment = runner_deployment_manifest(
             pool, node_selector=args.node_selector, tolerations=args.tolerations
