@@ -74,8 +74,12 @@ def cluster_autoscaler_values(*, cluster_name: str, region: Any, role_arn: Any) 
             }
         },
         "extraArgs": {
-            # Runner pods come and go; keep scale-down prompt but never evict busy runners
-            # (ARC marks them; local-storage emptyDirs must not pin nodes forever).
+            # ARC does not mark runner pods for the autoscaler (no safe-to-evict annotation in
+            # the v0.27.6 controller). A node holding any runner pod, busy or idle, is never
+            # scaled down because of skip-nodes-with-custom-controller-pods (default true; runner
+            # pods are owned by ARC's Runner resource): busy runners are never evicted, and nodes
+            # holding idle `min` runners stay too (docs/runner-pools.md, cost of `min`). Nodes
+            # left with only system pods scale down after 5 minutes; emptyDirs must not pin them.
             "balance-similar-node-groups": True,
             "skip-nodes-with-local-storage": False,
             "expander": "least-waste",
