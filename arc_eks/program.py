@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from arc_eks.access import deployer_problems
 from arc_eks.builders.node_groups import plan_runner_node_groups
+from arc_eks.builders.storage import encrypted_gp3_storage_class
 from arc_eks.components.actions_runner_controller import (
     ActionsRunnerController,
     ActionsRunnerControllerArgs,
@@ -123,6 +125,18 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             oidc_issuer=cluster.oidc_issuer,
             tags=tags,
         ),
+        opts=in_cluster,
+    )
+    # The encrypted gp3 class `docker: kubernetes` work volumes use by default.
+    storage_class = encrypted_gp3_storage_class()
+    k8s.storage.v1.StorageClass(
+        "work-volume-storage-class",
+        metadata=storage_class["metadata"],
+        provisioner=storage_class["provisioner"],
+        parameters=storage_class["parameters"],
+        volume_binding_mode=storage_class["volumeBindingMode"],
+        reclaim_policy=storage_class["reclaimPolicy"],
+        allow_volume_expansion=storage_class["allowVolumeExpansion"],
         opts=in_cluster,
     )
     cert_manager = CertManager("cert-manager", opts=in_cluster)

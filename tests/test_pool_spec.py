@@ -171,7 +171,7 @@ def test_work_volume_only_with_kubernetes() -> None:
     refused(pool(docker="dind", workVolume={}), "", "workVolume")
     refused(pool(docker="none", workVolume={}), "", "workVolume")
     spec = accepted(pool(docker="kubernetes", workVolume={"size": "1Gi"}))
-    assert spec.work_volume is not None and spec.work_volume.storage_class_name == "gp2"
+    assert spec.work_volume is not None and spec.work_volume.storage_class_name == "gp3-encrypted"
 
 
 def test_work_volume_size_and_storage_class() -> None:
@@ -599,7 +599,10 @@ def test_defaults_are_what_the_docs_promise() -> None:
         "scale_down_factor": 0.5,
     }
     volume = accepted(pool(docker="kubernetes", workVolume={})).work_volume
-    assert volume is not None and (volume.storage_class_name, volume.size) == ("gp2", "10Gi")
+    assert volume is not None and (volume.storage_class_name, volume.size) == (
+        "gp3-encrypted",
+        "10Gi",
+    )
     grant = accepted(pool(s3=[{"bucket": "acme-logs", "access": "read"}])).s3[0]
     assert (grant.prefix, grant.kms_key_arn) == ("", None)
     metric = {"type": "TotalNumberOfQueuedAndInProgressWorkflowRuns"}

@@ -191,7 +191,9 @@ def test_kubernetes_mode_has_an_ephemeral_work_volume_and_hooks_rbac() -> None:
     spec = runner_deployment_manifest(pool, node_selector=NODE_SELECTOR)["spec"]["template"]["spec"]
     assert spec["containerMode"] == "kubernetes"
     claim = spec["workVolumeClaimTemplate"]
-    assert claim["storageClassName"] == "gp2" and claim["accessModes"] == ["ReadWriteOnce"]
+    assert claim["storageClassName"] == "gp3-encrypted" and claim["accessModes"] == [
+        "ReadWriteOnce"
+    ]
     role, binding = container_hooks_rbac(pool)
     assert {r["resources"][0] for r in role["rules"]} == {
         "pods",

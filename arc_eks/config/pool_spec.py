@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from arc_eks.builders.storage import WORK_VOLUME_STORAGE_CLASS
 from arc_eks.capacity import NODE_CAPACITY
 from arc_eks.config.base import ConfigModel
 from arc_eks.config.quantities import cpu_millis, memory_mib
@@ -323,9 +324,9 @@ class WorkVolume(ConfigModel):
     """The per-runner ephemeral volume of container mode kubernetes (job pods share it)."""
 
     storage_class_name: str = Field(
-        default="gp2",
+        default=WORK_VOLUME_STORAGE_CLASS,
         pattern=r"^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$",
-        description="StorageClass (EKS ships gp2; gp3 only if the platform created it).",
+        description="StorageClass; default: the platform's encrypted gp3 class (EBS CSI).",
     )
     size: str = Field(default="10Gi", description="Volume size, e.g. 10Gi.")
 
