@@ -32,6 +32,7 @@ STACK: dict[str, Any] = {
         "desiredSize": 1,
         "maxSize": 4,
     },
+    "arc-eks:runnerNodes": {"maxSize": 3},
     "arc-eks:github": {"auth": "pat"},
     "arc-eks:githubToken": {"secure": "v1:c2VjcmV0:AAAAAAAAAAAA"},
     "arc-eks:teams": {

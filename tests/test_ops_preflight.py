@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from arc_eks.ops.checks import Aws, Report, Status
 from arc_eks.ops.preflight import covers, main, run
+from arc_eks.ops.stackfile import ADDON_PIN_FIELDS, addons
 from arc_eks.versions import KUBERNETES_VERSION
 from tests.ops_fixtures import ACCOUNT, ADMIN_ROLE, REGION, write_project
 
@@ -111,12 +112,43 @@ def stub_quotas(aws: Aws, vcpus: float = 32.0, eips: float = 5.0, vpcs: float = 
     return stubber
 
 
+def addon_versions_response(name: str, versions: tuple[str, ...]) -> dict[str, Any]:
+    """DescribeAddonVersions, shape as in botocore's eks service model."""
+    return {
+        "addons": [
+            {
+                "addonName": name,
+                "type": "networking",
+                "addonVersions": [
+                    {
+                        "addonVersion": v,
+                        "architecture": ["amd64", "arm64"],
+                        "compatibilities": [
+                            {
+                                "clusterVersion": KUBERNETES_VERSION,
+                                "platformVersions": ["*"],
+                                "defaultVersion": i == 0,
+                            }
+                        ],
+                        "requiresConfiguration": False,
+                    }
+                    for i, v in enumerate(versions)
+                ],
+                "publisher": "eks",
+                "owner": "aws",
+            }
+        ]
+    }
+
+
 def stub_eks(
     aws: Aws,
     *,
     version_status: str = "STANDARD_SUPPORT",
-    addon_versions: tuple[str, ...] = ("v1.50.0-eksbuild.1",),
+    offered: dict[str, tuple[str, ...]] | None = None,
 ) -> Stubber:
+    """EKS's version catalogue (moto lacks it). By default every pinned add-on version is offered
+    (after a newer one), and EBS CSI (unpinned) has a default."""
     stubber = Stubber(aws.client("eks"))
     stubber.add_response(
         "describe_cluster_versions",
@@ -135,42 +167,34 @@ def stub_eks(
         },
         {"clusterVersions": [KUBERNETES_VERSION], "includeAll": True},
     )
-    stubber.add_response(
-        "describe_addon_versions",
-        {
-            "addons": [
-                {
-                    "addonName": EBS,
-                    "type": "storage",
-                    "addonVersions": [
-                        {
-                            "addonVersion": v,
-                            "architecture": ["amd64", "arm64"],
-                            "compatibilities": [
-                                {
-                                    "clusterVersion": KUBERNETES_VERSION,
-                                    "platformVersions": ["*"],
-                                    "defaultVersion": i == 0,
-                                }
-                            ],
-                            "requiresConfiguration": False,
-                        }
-                        for i, v in enumerate(addon_versions)
-                    ],
-                    "publisher": "eks",
-                    "owner": "aws",
-                }
-            ]
-        },
-        {"addonName": EBS, "kubernetesVersion": KUBERNETES_VERSION},
-    )
+    for name, pinned in addons(KUBERNETES_VERSION).items():
+        default = ("v9.9.9-eksbuild.1", pinned) if pinned else ("v1.50.0-eksbuild.1",)
+        listed = (offered or {}).get(name, default)
+        stubber.add_response(
+            "describe_addon_versions",
+            addon_versions_response(name, listed),
+            {"addonName": name, "kubernetesVersion": KUBERNETES_VERSION},
+        )
     stubber.activate()
     return stubber
 
 
+def admin_session() -> boto3.Session:
+    """Credentials of a session of the stack's admin role (as an operator deploys)."""
+    credentials = boto3.client("sts").assume_role(RoleArn=ADMIN_ROLE, RoleSessionName="alice")[
+        "Credentials"
+    ]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=REGION,
+    )
+
+
 def preflight(tmp_path: Path, aws: Aws | None = None, **project: Any) -> Report:
     stack_path, teams_dir = write_project(tmp_path, **project)
-    aws = aws or Aws(REGION)
+    aws = aws or Aws(REGION, admin_session())
     if not any(k.startswith("service-quotas@") for k in aws._clients):
         stub_quotas(aws)
     if not any(k.startswith("eks@") for k in aws._clients):
@@ -190,7 +214,7 @@ def test_a_ready_account_passes_every_check(account: None, tmp_path: Path) -> No
     for name in (
         "config",
         "availability-zones",
-        "instance-type/runners/t3a.large",
+        "identity",
         "quota/on-demand-standard-vcpus",
         "quota/elastic-ips",
         "quota/vpcs",
@@ -200,11 +224,16 @@ def test_a_ready_account_passes_every_check(account: None, tmp_path: Path) -> No
         f"kms-key/{key.rsplit('/', 1)[-1]}",
         "ecr/blue/app",
         f"eks-version/{KUBERNETES_VERSION}",
-        f"eks-addon/{EBS}",
+        *(f"eks-addon/{name}" for name in ADDON_PIN_FIELDS),
     ):
         assert found[name][0] is Status.OK, (name, found[name])
-    # maxSize 4 t3a.large (2 vCPUs each); perAz NAT over 2 zones.
-    assert found["quota/on-demand-standard-vcpus"][1].startswith("8 vCPUs needed")
+    # Every node group at its maximum, 2 vCPUs per t3a.large: the system group (maxSize 4) and
+    # one runner group per isolation class the pools use (standard for green's pool, blue's own
+    # privileged group for its dind pool), runnerNodes.maxSize 3 each: 8 + 6 + 6.
+    for group in ("system", "standard", "privileged-blue"):
+        assert found[f"instance-type/{group}/t3a.large"][0] is Status.OK
+    assert found["quota/on-demand-standard-vcpus"][1].startswith("20 vCPUs needed")
+    # perAz NAT over 2 zones.
     assert found["quota/elastic-ips"][1].startswith("2 Elastic IPs needed")
     assert found["availability-zones"][1].startswith(f"{REGION}a, {REGION}b")
     # Another account's bucket: said plainly what cannot be checked from here.
@@ -240,7 +269,7 @@ def test_kms_key_in_another_region_than_its_bucket_fails(account: None, tmp_path
 
 def test_quotas_too_small_for_the_maximum_sizes_fail(account: None, tmp_path: Path) -> None:
     key = seed()
-    aws = Aws(REGION)
+    aws = Aws(REGION, admin_session())
     # 4 vCPUs of other instances already running, 8 needed at max: a quota of 10 is short.
     boto3.client("ec2", region_name=REGION).run_instances(
         ImageId="ami-12c6146b", MinCount=2, MaxCount=2, InstanceType="t3.medium"
@@ -249,8 +278,8 @@ def test_quotas_too_small_for_the_maximum_sizes_fail(account: None, tmp_path: Pa
     found = lines(preflight(tmp_path, aws, kms_key_arn=key))
     status, detail = found["quota/on-demand-standard-vcpus"]
     assert status is Status.FAIL
-    assert "8 vCPUs needed" in detail and "4 in use by others" in detail
-    assert "L-1216C47A to at least 12" in detail
+    assert "20 vCPUs needed" in detail and "4 in use by others" in detail
+    assert "L-1216C47A to at least 24" in detail
     status, detail = found["quota/elastic-ips"]
     assert status is Status.FAIL and "L-0263D0A3 to at least 2" in detail
 
@@ -275,7 +304,7 @@ def test_the_clusters_own_nodes_are_not_counted_twice(account: None, tmp_path: P
 
 def test_access_denied_is_cannot_check_naming_the_permission(account: None, tmp_path: Path) -> None:
     key = seed()
-    aws = Aws(REGION)
+    aws = Aws(REGION, admin_session())
     s3 = Stubber(aws.client("s3"))
     for _ in range(3):
         s3.add_client_error(
@@ -293,44 +322,31 @@ def test_access_denied_is_cannot_check_naming_the_permission(account: None, tmp_
 
 def test_deploying_as_an_admin_role_session(account: None, tmp_path: Path) -> None:
     key = seed()
-    credentials = boto3.client("sts").assume_role(RoleArn=ADMIN_ROLE, RoleSessionName="alice")[
-        "Credentials"
-    ]
-    session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-    )
-    found = lines(preflight(tmp_path, Aws(REGION, session), kms_key_arn=key))
+    found = lines(preflight(tmp_path, kms_key_arn=key))
     status, detail = found["identity"]
     assert status is Status.OK
     assert "session of arn:aws:iam::123456789012:role/platform-admin" in detail
 
 
-def test_deploying_as_a_role_that_is_not_an_admin_warns(account: None, tmp_path: Path) -> None:
+def test_deploying_as_an_iam_user_fails(account: None, tmp_path: Path) -> None:
+    """moto's default credentials are the IAM user `moto`: not a role, so no access entry."""
+    key = seed()
+    found = lines(preflight(tmp_path, Aws(REGION), kms_key_arn=key))
+    status, detail = found["identity"]
+    assert status is Status.FAIL and "user/moto (not a role)" in detail
+
+
+def test_deploying_as_a_role_that_is_not_an_admin_fails(account: None, tmp_path: Path) -> None:
     key = seed()
     cluster = {
         "endpointPublicAccess": True,
         "publicAccessCidrs": ["203.0.113.0/24"],
         "adminRoleArns": ["arn:aws:iam::123456789012:role/someone-else"],
     }
-    credentials = boto3.client("sts").assume_role(RoleArn=ADMIN_ROLE, RoleSessionName="alice")[
-        "Credentials"
-    ]
-    session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
-    )
-    found = lines(
-        preflight(
-            tmp_path, Aws(REGION, session), kms_key_arn=key, stack={"arc-eks:cluster": cluster}
-        )
-    )
+    found = lines(preflight(tmp_path, kms_key_arn=key, stack={"arc-eks:cluster": cluster}))
     status, detail = found["identity"]
-    assert status is Status.WARN and "not in cluster.adminRoleArns" in detail
+    assert status is Status.FAIL
+    assert "role 'platform-admin' of account 123456789012" in detail
 
 
 def test_existing_vpc_subnets_must_belong_and_carry_the_load_balancer_tags(
@@ -403,14 +419,37 @@ def test_certificate_name_matching() -> None:
 
 def test_kubernetes_and_addon_versions_must_be_offered(account: None, tmp_path: Path) -> None:
     key = seed()
-    aws = Aws(REGION)
-    stub_eks(aws, version_status="UNSUPPORTED", addon_versions=())
+    aws = Aws(REGION, admin_session())
+    stub_eks(
+        aws,
+        version_status="UNSUPPORTED",
+        offered={"coredns": ("v1.0.0-eksbuild.1",), EBS: ()},
+    )
     found = lines(preflight(tmp_path, aws, kms_key_arn=key))
     assert found[f"eks-version/{KUBERNETES_VERSION}"][0] is Status.FAIL
+    pinned = addons(KUBERNETES_VERSION)["coredns"]
+    assert found["eks-addon/coredns"] == (
+        Status.FAIL,
+        f"pinned {pinned} is not offered for Kubernetes {KUBERNETES_VERSION} (offered: "
+        "v1.0.0-eksbuild.1)",
+    )
+    assert found["eks-addon/vpc-cni"][0] is Status.OK
     assert found[f"eks-addon/{EBS}"] == (
         Status.FAIL,
         f"no version offered for Kubernetes {KUBERNETES_VERSION}",
     )
+
+
+def test_every_minor_pin_is_an_addon_or_a_cluster_autoscaler_pin() -> None:
+    """A new add-on pin in versions.MinorPins is checked by preflight and verify only when
+    ADDON_PIN_FIELDS names it: fail until it does."""
+    import dataclasses
+
+    from arc_eks.versions import MinorPins
+
+    fields = {f.name for f in dataclasses.fields(MinorPins)}
+    autoscaler = {f for f in fields if f.startswith("cluster_autoscaler_")}
+    assert fields - autoscaler == set(ADDON_PIN_FIELDS.values())
 
 
 def test_invalid_config_stops_before_any_aws_call(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ certificate, an existing VPC's subnets, and the Kubernetes and add-on versions E
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from arc_eks.access import deployer_problems, role_of
 from arc_eks.config.stack import StackConfig
 from arc_eks.ops.checks import Aws, Report, checking, error_code
 from arc_eks.ops.stackfile import StackExpectations, load_expectations
@@ -46,19 +46,6 @@ EKS_CLUSTER_TAG = "eks:cluster-name"
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
 CERTIFICATE_WARN_DAYS = 30
-
-_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/.+$")
-_ROLE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
-
-
-def role_identity(arn: str) -> tuple[str, str] | None:
-    """(account, role name) of a role ARN or a role session's ARN; None for users and root."""
-    for pattern in (_ASSUMED_ROLE, _ROLE):
-        match = pattern.match(arn)
-        if match:
-            return match.group(2), match.group(3)
-    return None
-
 
 class Preflight:
     """The account checks of one stack; each method adds its lines to the report."""
@@ -95,36 +82,24 @@ class Preflight:
     # -- who is deploying ------------------------------------------------------------------
 
     def identity(self) -> None:
+        """Who runs Pulumi, and whether the stack makes it a cluster admin: the program refuses
+        a deployer that is not in cluster.adminRoleArns (arc_eks.access), so this fails too."""
         name = "identity"
         with checking(self.report, name):
             caller = self.aws.client("sts").get_caller_identity()
             self.account_id = caller["Account"]
             arn = caller["Arn"]
-            role = role_identity(arn)
-            admins = {role_identity(a) for a in self.stack.cluster.admin_role_arns} - {None}
+            role = role_of(arn)
             shown = arn
             if role is not None and ":assumed-role/" in arn:
-                shown = f"{arn} (session of role {role[1]})"
                 resolved = self._role_arn(role[1])
-                if resolved:
-                    shown = f"{arn} (session of {resolved})"
-            if role is not None and role in admins:
+                shown = f"{arn} (session of {resolved or 'role ' + role[1]})"
+            problems = deployer_problems(arn, list(self.stack.cluster.admin_role_arns))
+            if problems:
+                self.report.fail(name, f"{shown}: {problems[0].expected}")
+            else:
                 self.report.ok(
                     name, f"{shown}, account {self.account_id}; in cluster.adminRoleArns"
-                )
-            elif role is None:
-                self.report.warn(
-                    name,
-                    f"{shown} is not an IAM role: the cluster's access entries "
-                    "(cluster.adminRoleArns) are roles, so this principal gets no cluster access "
-                    "from the stack; deploy as one of those roles",
-                )
-            else:
-                self.report.warn(
-                    name,
-                    f"{shown}: role {role[1]} of account {role[0]} is not in "
-                    "cluster.adminRoleArns, so the stack gives it no access entry; add it, or "
-                    "deploy as one of those roles",
                 )
 
     def _role_arn(self, role_name: str) -> str | None:

@@ -15,9 +15,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from arc_eks import versions
+from arc_eks.builders.node_groups import SYSTEM_CLASS, plan_runner_node_groups, system_node_labels
+from arc_eks.components.addons import COREDNS_ADDON
 from arc_eks.components.cluster import NODE_AMI_TYPE
 from arc_eks.components.ebs_csi_driver import ADDON_NAME as EBS_CSI_ADDON_NAME
-from arc_eks.components.handles import RUNNER_NODE_LABEL_KEY, RUNNER_NODE_LABEL_VALUE
 from arc_eks.config.loader import (
     GITHUB_APP_PRIVATE_KEY,
     GITHUB_TOKEN,
@@ -28,7 +30,6 @@ from arc_eks.config.stack import StackConfig
 from arc_eks.config.teams import ResolvedPool, load_team_pools
 from arc_eks.errors import ConfigError, ConfigProblem, problems_from_validation_error
 from arc_eks.program import cluster_name_for
-from arc_eks.versions import KUBERNETES_VERSION
 
 REGION_KEY = "aws:region"
 
@@ -43,6 +44,8 @@ class NodeGroupExpectation:
     max_size: int
     ami_type: str
     labels: dict[str, str]
+    taints: tuple[dict[str, str], ...] = ()
+    """As the EKS API reports them: key, value, effect (NO_SCHEDULE)."""
 
 
 @dataclass(frozen=True)
@@ -114,24 +117,54 @@ class StackExpectations:
         return value if isinstance(value, str) and value else None
 
 
-def node_groups(stack: StackConfig) -> list[NodeGroupExpectation]:
-    """The managed node groups the program creates for this stack."""
-    group = stack.node_group
-    return [
+def node_groups(stack: StackConfig, pools: list[ResolvedPool]) -> list[NodeGroupExpectation]:
+    """The managed node groups the program creates: the system group (components/cluster.py)
+    and one tainted runner group per isolation class the pools use (components/node_groups.py,
+    which creates them with minSize 0: they scale from zero)."""
+    instance_types = (stack.node_group.instance_type,)
+    groups = [
         NodeGroupExpectation(
-            name="runners",
-            instance_types=(group.instance_type,),
-            min_size=group.min_size,
-            max_size=group.max_size,
+            name=SYSTEM_CLASS,
+            instance_types=instance_types,
+            min_size=stack.node_group.min_size,
+            max_size=stack.node_group.max_size,
             ami_type=NODE_AMI_TYPE,
-            labels={**group.labels, RUNNER_NODE_LABEL_KEY: RUNNER_NODE_LABEL_VALUE},
+            labels=system_node_labels(stack.node_group.labels),
         )
     ]
+    for plan in plan_runner_node_groups(
+        pools,
+        privileged_isolation=stack.runner_nodes.privileged_isolation,
+        max_size=stack.runner_nodes.max_size,
+    ):
+        groups.append(
+            NodeGroupExpectation(
+                name=plan.isolation,
+                instance_types=instance_types,
+                min_size=0,
+                max_size=plan.max_size,
+                ami_type=NODE_AMI_TYPE,
+                labels=plan.labels,
+                taints=(plan.taint,),
+            )
+        )
+    return groups
 
 
-def addons() -> dict[str, str | None]:
+# EKS add-on name -> the field of versions.MinorPins that pins it (None there: EKS's default
+# for the minor). A test checks every MinorPins field is either here or a cluster-autoscaler pin.
+ADDON_PIN_FIELDS = {
+    "vpc-cni": "vpc_cni",
+    "kube-proxy": "kube_proxy",
+    COREDNS_ADDON: "coredns",
+    EBS_CSI_ADDON_NAME: "ebs_csi_driver",
+}
+
+
+def addons(kubernetes_version: str) -> dict[str, str | None]:
     """EKS managed add-ons the program installs, with their pinned versions."""
-    return {EBS_CSI_ADDON_NAME: None}
+    pinned = versions.pins(kubernetes_version)
+    return {name: getattr(pinned, field_name) for name, field_name in ADDON_PIN_FIELDS.items()}
 
 
 def read_stack_file(
@@ -232,9 +265,9 @@ def expectations(stack: StackConfig, region: str, pools: list[ResolvedPool]) -> 
         stack=stack,
         pools=pools,
         cluster_name=cluster_name_for(stack.environment),
-        kubernetes_version=stack.cluster.kubernetes_version or KUBERNETES_VERSION,
-        node_groups=node_groups(stack),
-        addons=addons(),
+        kubernetes_version=stack.cluster.kubernetes_version,
+        node_groups=node_groups(stack, pools),
+        addons=addons(stack.cluster.kubernetes_version),
         buckets=[
             BucketExpectation(name, owners[name], tuple(sorted(teams)))
             for name, teams in sorted(bucket_teams.items())
