@@ -47,6 +47,7 @@ INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 PUBLIC_ELB_TAG = "kubernetes.io/role/elb"
 CERTIFICATE_WARN_DAYS = 30
 
+
 class Preflight:
     """The account checks of one stack; each method adds its lines to the report."""
 
