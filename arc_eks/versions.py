@@ -86,6 +86,10 @@ ARC_CONTROLLER_IMAGE_REPOSITORY = "summerwind/actions-runner-controller"
 RUNNER_VERSION = "2.335.1"
 RUNNER_IMAGE_REPOSITORY = "summerwind/actions-runner"
 RUNNER_IMAGE = f"{RUNNER_IMAGE_REPOSITORY}:v{RUNNER_VERSION}-ubuntu-22.04"
+# The runner user and docker group of that image (ubuntu-22.04 based: runner uid 1001, docker gid
+# 121; ubuntu-20.04-based images use uid 1000). Pools with their own runnerImage state theirs.
+RUNNER_IMAGE_UID = 1001
+RUNNER_IMAGE_DOCKER_GID = 121
 # The runner container hooks that image bundles (runner/VERSION: RUNNER_CONTAINER_HOOKS_VERSION).
 # Not deployed on its own: the hooks Role (builders.runner.CONTAINER_HOOKS_RULES) is exactly the
 # permission list of this version; re-check it when the runner image brings a new one.

@@ -597,7 +597,11 @@ def test_defaults_are_what_the_docs_promise() -> None:
         "scale_down_threshold": 0.25,
         "scale_up_factor": 2.0,
         "scale_down_factor": 0.5,
+        "scale_up_adjustment": None,
+        "scale_down_adjustment": None,
     }
+    assert spec.dind_image is None and spec.runner_uid is None and spec.docker_gid is None
+    assert spec.metadata.labels == {} and spec.metadata.annotations == {}
     volume = accepted(pool(docker="kubernetes", workVolume={})).work_volume
     assert volume is not None and (volume.storage_class_name, volume.size) == (
         "gp3-encrypted",

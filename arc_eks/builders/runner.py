@@ -18,9 +18,11 @@ from arc_eks import versions
 from arc_eks.config.teams import (
     DOCKER_RESOURCES_DEFAULT,
     DockerMode,
+    Metric,
     PercentageRunnersBusy,
     ResolvedPool,
     Resources,
+    TotalNumberOfQueuedAndInProgressWorkflowRuns,
     WorkVolume,
 )
 
@@ -31,11 +33,31 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "arc-eks"}
 TEAM_LABEL = "arc-eks.io/team"
 POOL_LABEL = "arc-eks.io/pool"
 
-# ubuntu-22.04/24.04 runner images: the runner user is uid 1001, and fsGroup 1001 makes the
-# projected IRSA token and the emptyDirs readable by it.
-RUNNER_FS_GROUP = 1001
-# The docker group of the ubuntu-22.04 runner image; the dind daemon gives its socket to it.
-RUNNER_DOCKER_GID = 121
+
+def runner_fs_group(pool: ResolvedPool) -> int:
+    """fsGroup = the runner user's uid (its primary group on ubuntu-based runner images): the
+    projected IRSA token and the shared emptyDirs become readable by the runner."""
+    return pool.spec.runner_uid or versions.RUNNER_IMAGE_UID
+
+
+def docker_group(pool: ResolvedPool) -> int:
+    """The runner image's `docker` group: the dind daemon gives its socket to it."""
+    return pool.spec.docker_gid or versions.RUNNER_IMAGE_DOCKER_GID
+
+
+def _team_metadata(pool: ResolvedPool) -> dict[str, dict[str, str]]:
+    """The team's own labels and annotations (platform keys are refused by the pool model, so
+    they never collide with `_labels`)."""
+    return {
+        "labels": {**pool.spec.metadata.labels, **_labels(pool)},
+        **(
+            {"annotations": dict(pool.spec.metadata.annotations)}
+            if pool.spec.metadata.annotations
+            else {}
+        ),
+    }
+
+
 RUNNER_WORK_DIR = "/runner/_work"
 DOCKER_SOCKET = "unix:///var/run/docker.sock"
 KANIKO_SCRATCH_DIR = "/kaniko-scratch"
@@ -245,8 +267,8 @@ def _dind(pool: ResolvedPool) -> dict[str, Any]:
     ]
     sidecar = {
         "name": "docker",
-        "image": versions.DIND_IMAGE,
-        "args": ["dockerd", f"--host={DOCKER_SOCKET}", f"--group={RUNNER_DOCKER_GID}"],
+        "image": pool.spec.dind_image or versions.DIND_IMAGE,
+        "args": ["dockerd", f"--host={DOCKER_SOCKET}", f"--group={docker_group(pool)}"],
         # Unix socket only: no TCP listener, so no TLS certificates to generate.
         "env": [docker_host, {"name": "DOCKER_TLS_CERTDIR", "value": ""}],
         "securityContext": {"privileged": True},
@@ -376,7 +398,7 @@ def runner_deployment_manifest(
         # RuntimeDefault: containerd's default seccomp profile for every container that is not
         # privileged (a privileged container, the dind sidecar, runs unconfined regardless).
         "securityContext": {
-            "fsGroup": RUNNER_FS_GROUP,
+            "fsGroup": runner_fs_group(pool),
             "seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP),
         },
         "resources": _resources(spec.resources),
@@ -395,13 +417,9 @@ def runner_deployment_manifest(
     return {
         "apiVersion": ARC_API_VERSION,
         "kind": "RunnerDeployment",
-        "metadata": {
-            "name": pool.name,
-            "namespace": pool_namespace(pool),
-            "labels": _labels(pool),
-        },
+        "metadata": {"name": pool.name, "namespace": pool_namespace(pool), **_team_metadata(pool)},
         # No `replicas`: the HorizontalRunnerAutoscaler owns it.
-        "spec": {"template": {"metadata": {"labels": _labels(pool)}, "spec": template}},
+        "spec": {"template": {"metadata": _team_metadata(pool), "spec": template}},
     }
 
 
@@ -410,30 +428,48 @@ def _number(value: float) -> str:
     return f"{value:g}"
 
 
-def horizontal_runner_autoscaler_manifest(
-    pool: ResolvedPool, *, webhook_server: bool
-) -> dict[str, Any]:
-    scaling = pool.spec.autoscaling
-    metric = scaling.metric
+def _hra_metrics(metric: Metric) -> list[dict[str, Any]]:
+    """The HRA's `metrics`: one entry, or none for WebhookOnly."""
+    metrics: list[dict[str, Any]] = []
     if isinstance(metric, PercentageRunnersBusy):
         rendered: dict[str, Any] = {
             "type": metric.type,
             "scaleUpThreshold": _number(metric.scale_up_threshold),
             "scaleDownThreshold": _number(metric.scale_down_threshold),
-            "scaleUpFactor": _number(metric.scale_up_factor),
-            "scaleDownFactor": _number(metric.scale_down_factor),
         }
-    else:
+        # ARC takes a factor or an adjustment per direction, never both.
+        if metric.scale_up_adjustment is not None:
+            rendered["scaleUpAdjustment"] = metric.scale_up_adjustment
+        else:
+            rendered["scaleUpFactor"] = _number(metric.scale_up_factor)
+        if metric.scale_down_adjustment is not None:
+            rendered["scaleDownAdjustment"] = metric.scale_down_adjustment
+        else:
+            rendered["scaleDownFactor"] = _number(metric.scale_down_factor)
+        metrics.append(rendered)
+    elif isinstance(metric, TotalNumberOfQueuedAndInProgressWorkflowRuns):
         rendered = {"type": metric.type}
         if metric.repository_names:
             rendered["repositoryNames"] = list(metric.repository_names)
+        metrics.append(rendered)
+    return metrics
+
+
+def horizontal_runner_autoscaler_manifest(
+    pool: ResolvedPool, *, webhook_server: bool
+) -> dict[str, Any]:
+    scaling = pool.spec.autoscaling
+    metrics = _hra_metrics(scaling.metric)
+    # WebhookOnly: no metric. ARC then keeps minReplicas plus the capacity that webhook
+    # scale-up reserved (HorizontalRunnerAutoscalerReconciler.computeReplicasWithCache).
     spec: dict[str, Any] = {
         "scaleTargetRef": {"kind": "RunnerDeployment", "name": pool.name},
         "minReplicas": scaling.min,
         "maxReplicas": scaling.max,
         "scaleDownDelaySecondsAfterScaleOut": scaling.scale_down_delay_seconds,
-        "metrics": [rendered],
     }
+    if metrics:
+        spec["metrics"] = metrics
     if scaling.schedules:
         overrides = []
         for schedule in scaling.schedules:
@@ -460,7 +496,7 @@ def horizontal_runner_autoscaler_manifest(
         "metadata": {
             "name": pool.name,
             "namespace": pool_namespace(pool),
-            "labels": _labels(pool),
+            **_team_metadata(pool),
         },
         "spec": spec,
     }

@@ -3,7 +3,8 @@
 Rules every document here keeps (tests check them, parliament lints them):
 - object actions only on `arn:aws:s3:::<bucket>/<prefix>*`; `s3:ListBucket` only on the bucket,
   narrowed by an `s3:prefix` condition when the grant has a prefix;
-- no `s3:*`, no bucket-policy, ACL, lifecycle or versioning management;
+- no `s3:*`, no bucket-policy, lifecycle or versioning management; no ACL change but the one
+  canned ACL `bucket-owner-full-control` where a grant asks for it (`objectAcl`);
 - KMS actions only on the named key, and only when called by S3 (`kms:ViaService`);
 - the one `*` resource is `ecr:GetAuthorizationToken`, which has no resource-level permissions
   (the token it returns grants nothing by itself: pulls and pushes are scoped by repository ARN).
@@ -23,6 +24,8 @@ READ_OBJECT_ACTIONS = ("s3:GetObject",)
 WRITE_OBJECT_ACTIONS = ("s3:PutObject", "s3:AbortMultipartUpload")
 DELETE_OBJECT_ACTIONS = ("s3:DeleteObject",)
 LIST_ACTION = "s3:ListBucket"
+# With an `x-amz-acl` header, PutObject also needs PutObjectAcl.
+OBJECT_ACL_ACTION = "s3:PutObjectAcl"
 KMS_READ_ACTIONS = ("kms:Decrypt",)
 # Multipart uploads to an SSE-KMS bucket need Decrypt as well as GenerateDataKey.
 KMS_WRITE_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
@@ -80,6 +83,19 @@ def _grant_statements(
             "Resource": objects_arn(grant.bucket, grant.prefix),
         }
     ]
+    if grant.object_acl is not None:
+        # Uploads to an ACL-enabled bucket of another account hand the owner full control;
+        # exactly that canned ACL, never one that could make objects public.
+        statements.append(
+            {
+                "Sid": _sid("ObjectAcl", str(index)),
+                "Effect": "Allow",
+                **extra,
+                "Action": OBJECT_ACL_ACTION,
+                "Resource": objects_arn(grant.bucket, grant.prefix),
+                "Condition": {"StringEquals": {"s3:x-amz-acl": grant.object_acl}},
+            }
+        )
     if grant.access in ("read", "readwrite"):
         listing: dict[str, Any] = {
             "Sid": _sid("List", str(index)),

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from arc_eks import versions
 from arc_eks.builders.storage import WORK_VOLUME_STORAGE_CLASS
 from arc_eks.capacity import NODE_CAPACITY
 from arc_eks.config.base import ConfigModel
@@ -151,6 +152,18 @@ class PercentageRunnersBusy(ConfigModel):
     )
     scale_up_factor: float = Field(default=2.0, gt=1, le=10, description="Multiply on scale out.")
     scale_down_factor: float = Field(default=0.5, gt=0, lt=1, description="Multiply on scale in.")
+    scale_up_adjustment: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Add this many runners on scale out, instead of scaleUpFactor.",
+    )
+    scale_down_adjustment: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Remove this many runners on scale in, instead of scaleDownFactor.",
+    )
 
     @model_validator(mode="after")
     def _thresholds(self) -> PercentageRunnersBusy:
@@ -159,7 +172,21 @@ class PercentageRunnersBusy(ConfigModel):
                 f"scaleDownThreshold ({self.scale_down_threshold}) < scaleUpThreshold "
                 f"({self.scale_up_threshold})"
             )
+        # ARC refuses an autoscaler that sets both (the pool would never scale).
+        for way in ("up", "down"):
+            if {f"scale_{way}_factor", f"scale_{way}_adjustment"} <= self.model_fields_set:
+                raise ValueError(
+                    f"either scale{way.title()}Factor or scale{way.title()}Adjustment, not both"
+                )
         return self
+
+
+class WebhookOnly(ConfigModel):
+    """No polling metric: the pool grows only by webhook scale-up (one runner per queued job,
+    kept for webhookScaleUpDuration) and shrinks back to min. Needs the stack's webhook server;
+    min 0 is fine (a queued job's webhook starts the first runner)."""
+
+    type: Literal["WebhookOnly"]
 
 
 class TotalNumberOfQueuedAndInProgressWorkflowRuns(ConfigModel):
@@ -174,7 +201,7 @@ class TotalNumberOfQueuedAndInProgressWorkflowRuns(ConfigModel):
 
 
 Metric = Annotated[
-    PercentageRunnersBusy | TotalNumberOfQueuedAndInProgressWorkflowRuns,
+    PercentageRunnersBusy | TotalNumberOfQueuedAndInProgressWorkflowRuns | WebhookOnly,
     Field(discriminator="type"),
 ]
 
@@ -267,6 +294,17 @@ class Autoscaling(ConfigModel):
                 raise ValueError(f"schedules[{i}].min ({schedule.min}) <= max ({self.max})")
         return self
 
+    @model_validator(mode="after")
+    def _webhook_only_needs_the_server(self, info: ValidationInfo) -> Autoscaling:
+        # Known for the current stack only (other environments are checked by their own stack).
+        webhook_server = (info.context or {}).get("webhook_server")
+        if isinstance(self.metric, WebhookOnly) and webhook_server is False:
+            raise ValueError(
+                "metric WebhookOnly only where the stack runs the webhook server "
+                "(controller.webhookServer: true); without it nothing ever adds a runner"
+            )
+        return self
+
 
 class S3Grant(ConfigModel):
     """Access to one bucket (or one prefix of it) for the pool's IAM role."""
@@ -287,6 +325,14 @@ class S3Grant(ConfigModel):
         pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$",
         description="The bucket's SSE-KMS key (key ARN, not an alias).",
     )
+    object_acl: Literal["bucket-owner-full-control"] | None = Field(
+        default=None,
+        description="For another account's bucket that still has ACLs enabled (Object Ownership "
+        "'object writer' or 'bucket owner preferred'): allow uploads and s3:PutObjectAcl with "
+        "exactly this canned ACL, so the bucket owner gets full control of the objects. Not "
+        "needed with 'bucket owner enforced' (ACLs disabled, the owner owns every object). "
+        "write/readwrite only.",
+    )
 
     @field_validator("bucket")
     @classmethod
@@ -300,6 +346,14 @@ class S3Grant(ConfigModel):
                     f"({', '.join(allowed) or 'none'}); the platform team sets it in arc-eks:teams"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _acl_only_with_writes(self) -> S3Grant:
+        if self.object_acl is not None and self.access == "read":
+            raise ValueError(
+                "objectAcl only with access write or readwrite (it applies to uploads)"
+            )
+        return self
 
 
 class EcrGrant(ConfigModel):
@@ -349,6 +403,102 @@ def _pinned_image(value: str) -> str:
     return value
 
 
+# Label and annotation keys the platform, Kubernetes, ARC and the autoscaler own: a team's own
+# metadata never sets them (a copied `arc-eks.io/pool` label would match another pool's network
+# policy; ARC's keys drive its controllers). Checked on the key's prefix (before "/") and, for
+# unprefixed keys, on the name itself.
+RESERVED_KEY_DOMAINS = (
+    "arc-eks.io",
+    "kubernetes.io",
+    "k8s.io",
+    "eks.amazonaws.com",
+    "amazonaws.com",
+    "actions.summerwind.dev",
+    "actions.github.com",
+    "actions-runner-controller",
+    "helm.sh",
+    "pulumi.com",
+)
+# Unprefixed labels ARC sets on runners and their pods (actions-runner-controller v0.27.6).
+RESERVED_UNPREFIXED_KEYS = frozenset(
+    {
+        "actions-runner",
+        "pod-template-hash",
+        "runner-deployment-name",
+        "runner-template-hash",
+        "runnerset-name",
+        "sync-time",
+        "runner-scale-set-id",
+        "runner-scale-set-name",
+    }
+)
+# Kubernetes qualified names: optional DNS-subdomain prefix (<= 253) and "/", then a name of at
+# most 63 characters: alphanumerics, "-", "_", "." inside, alphanumeric at both ends.
+_KEY_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+_KEY_PREFIX = re.compile(
+    r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
+MAX_METADATA_ENTRIES = 20
+MAX_ANNOTATION_VALUE_CHARS = 1024
+
+
+def _metadata_key_problem(key: str) -> str | None:
+    prefix, _, name = key.rpartition("/")
+    if not _KEY_NAME.match(name) or (
+        prefix and (len(prefix) > 253 or not _KEY_PREFIX.match(prefix))
+    ):
+        return (
+            "a key of [prefix/]name: name of 1-63 letters, digits, '-', '_', '.' starting and "
+            "ending with a letter or digit; prefix a lowercase DNS name"
+        )
+    domain = prefix or name
+    if any(domain == d or domain.endswith(f".{d}") for d in RESERVED_KEY_DOMAINS) or (
+        not prefix and name in RESERVED_UNPREFIXED_KEYS
+    ):
+        return (
+            "a key of your own: the platform, Kubernetes and ARC own "
+            f"{', '.join(RESERVED_KEY_DOMAINS)} (and their subdomains) and ARC's runner labels"
+        )
+    return None
+
+
+class RunnerMetadata(ConfigModel):
+    """The team's own labels and annotations on the pool's runner objects (RunnerDeployment,
+    HorizontalRunnerAutoscaler and the runner pods), e.g. an owner or a cost centre."""
+
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Labels: keys [prefix/]name, values up to 63 characters; at most "
+        f"{MAX_METADATA_ENTRIES}. Platform, Kubernetes and ARC keys are refused.",
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"Annotations: same key rules, values up to {MAX_ANNOTATION_VALUE_CHARS} "
+        f"characters; at most {MAX_METADATA_ENTRIES}.",
+    )
+
+    @field_validator("labels", "annotations")
+    @classmethod
+    def _keys_and_values(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        if len(value) > MAX_METADATA_ENTRIES:
+            raise ValueError(f"at most {MAX_METADATA_ENTRIES} entries")
+        for key, item in value.items():
+            problem = _metadata_key_problem(key)
+            if problem:
+                raise ValueError(f"{problem} (key {key!r})")
+            if info.field_name == "labels" and not _LABEL_VALUE.match(item):
+                raise ValueError(
+                    f"label {key!r}: a value of at most 63 letters, digits, '-', '_', '.', "
+                    "starting and ending with a letter or digit"
+                )
+            if len(item) > MAX_ANNOTATION_VALUE_CHARS:
+                raise ValueError(
+                    f"annotation {key!r}: a value of at most {MAX_ANNOTATION_VALUE_CHARS} characters"
+                )
+        return value
+
+
 class PoolSpec(ConfigModel):
     """One runner pool as it exists in one environment (after overrides)."""
 
@@ -372,6 +522,27 @@ class PoolSpec(ConfigModel):
         description="Runner image, pinned by tag or digest. Default: the platform's pinned "
         "summerwind/actions-runner. Required for kaniko (the image from images/kaniko-runner).",
     )
+    runner_uid: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="uid of the runner user in runnerImage; the pod's fsGroup follows it, so "
+        "the IRSA token and the shared volumes are readable by the runner (ubuntu-20.04-based "
+        "images: 1000; 22.04/24.04: 1001). Default: 1001, the platform image's.",
+    )
+    docker_gid: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="gid of the `docker` group in runnerImage; the dind daemon gives its socket "
+        "to it (dind only). Default: 121, the platform image's.",
+    )
+    dind_image: str | None = Field(
+        default=None,
+        description="The dind sidecar's image, pinned by tag or digest (dind only). Keep its "
+        "Docker version equal to the Docker CLI of runnerImage: a daemon newer than the client "
+        "is the usual cause of API-version errors. Default: the platform's pinned docker:*-dind.",
+    )
     docker_resources: Resources | None = Field(
         default=None, description="The dind sidecar's resources (dind only)."
     )
@@ -386,6 +557,10 @@ class PoolSpec(ConfigModel):
     work_volume: WorkVolume | None = Field(
         default=None, description="Work volume (docker: kubernetes only; defaults apply)."
     )
+    metadata: RunnerMetadata = Field(
+        default_factory=RunnerMetadata,
+        description="The team's own labels and annotations on the runner objects.",
+    )
 
     @field_validator("docker", mode="before")
     @classmethod
@@ -396,8 +571,24 @@ class PoolSpec(ConfigModel):
 
     @field_validator("runner_image")
     @classmethod
-    def _runner_image(cls, value: str | None) -> str | None:
+    def _pinned(cls, value: str | None) -> str | None:
         return None if value is None else _pinned_image(value)
+
+    @field_validator("dind_image")
+    @classmethod
+    def _pinned_daemon(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _pinned_image(value)
+        # docker's floating tags (dind, stable, rc, ...) move with every release: a version tag
+        # (28.0.4-dind) or a digest keeps the daemon equal to the runner image's CLI.
+        tag = value.rsplit("/", 1)[-1].partition("@")[0].rpartition(":")[2]
+        if "@sha256:" not in value and not tag[:1].isdigit():
+            raise ValueError(
+                "a version tag such as docker:28.0.4-dind or a digest (a tag like dind or stable "
+                "moves with every Docker release)"
+            )
+        return value
 
     @field_validator("resources")
     @classmethod
@@ -446,6 +637,22 @@ class PoolSpec(ConfigModel):
             raise ValueError("dockerResources only with docker: dind (there is no sidecar)")
         if self.work_volume is not None and self.docker != DockerMode.KUBERNETES:
             raise ValueError("workVolume only with docker: kubernetes")
+        if self.docker != DockerMode.DIND:
+            for key, value in (("dindImage", self.dind_image), ("dockerGid", self.docker_gid)):
+                if value is not None:
+                    raise ValueError(f"{key} only with docker: dind (there is no docker sidecar)")
+        if self.runner_image is None:
+            # The platform's image: its user and group are known; a different value is a mistake.
+            for key, value, known in (
+                ("runnerUid", self.runner_uid, versions.RUNNER_IMAGE_UID),
+                ("dockerGid", self.docker_gid, versions.RUNNER_IMAGE_DOCKER_GID),
+            ):
+                if value is not None and value != known:
+                    raise ValueError(
+                        f"{key} {known} or unset with the platform's runner image (it runs as "
+                        f"uid {versions.RUNNER_IMAGE_UID}, docker gid "
+                        f"{versions.RUNNER_IMAGE_DOCKER_GID}); set runnerImage for another image"
+                    )
         if self.docker == DockerMode.KUBERNETES and (self.s3 or self.ecr):
             raise ValueError(
                 "no s3/ecr grants with docker: kubernetes (job pods made by the container hooks "

@@ -28,11 +28,13 @@ from arc_eks.config.pool_spec import (
     DockerMode,
     EcrGrant,
     EnvironmentName,
+    Metric,
     PercentageRunnersBusy,
     PoolSpec,
     Resources,
     S3Grant,
     TotalNumberOfQueuedAndInProgressWorkflowRuns,
+    WebhookOnly,
     WorkVolume,
 )
 from arc_eks.config.stack import StackConfig, TeamAllowance, TeamName
@@ -43,6 +45,7 @@ __all__ = [
     "RUNNER_RESOURCES_DEFAULT",
     "DockerMode",
     "EcrGrant",
+    "Metric",
     "PercentageRunnersBusy",
     "PoolSpec",
     "ResolvedPool",
@@ -50,6 +53,7 @@ __all__ = [
     "Resources",
     "S3Grant",
     "TotalNumberOfQueuedAndInProgressWorkflowRuns",
+    "WebhookOnly",
     "WorkVolume",
     "load_team_pools",
 ]
@@ -67,6 +71,10 @@ class PoolOverride(ConfigModel):
     s3: Any = None
     ecr: Any = None
     work_volume: Any = None
+    dind_image: Any = None
+    runner_uid: Any = None
+    docker_gid: Any = None
+    metadata: Any = None
 
 
 class PoolEnvironments(ConfigModel):
@@ -94,6 +102,8 @@ class ResolvedS3Grant:
     kms_key_arn: str | None
     account_id: str | None
     """Owner account when the bucket is in another account (a bucket-policy statement is due)."""
+    object_acl: str | None = None
+    """The one canned ACL uploads may set (`bucket-owner-full-control`), or None for no ACLs."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +157,9 @@ def _load_yaml(path: Path, source: str) -> tuple[Any, list[ConfigProblem]]:
 def _resolve_s3(spec: PoolSpec, allowance: TeamAllowance) -> tuple[ResolvedS3Grant, ...]:
     owners = {b.bucket: b.account_id for b in allowance.s3_buckets}
     return tuple(
-        ResolvedS3Grant(g.bucket, g.prefix, g.access, g.kms_key_arn, owners.get(g.bucket))
+        ResolvedS3Grant(
+            g.bucket, g.prefix, g.access, g.kms_key_arn, owners.get(g.bucket), g.object_acl
+        )
         for g in spec.s3
     )
 
@@ -189,6 +201,7 @@ def _validate_pool(
             "instance_type": stack.node_group.instance_type,
             # The allowlist is the current stack's: other environments are checked by their stack.
             "allowance": allowance if env == stack.environment else None,
+            "webhook_server": stack.controller.webhook_server if env == stack.environment else None,
         }
         try:
             specs[env] = PoolSpec.model_validate(_deep_merge(base, override), context=context)

@@ -118,4 +118,45 @@ SUPPORTED_METRIC = Rule(
     severity=Severity.HIGH,
 )
 
-RULES = (NO_ZERO_WITH_BUSY, MAX_REPLICAS_CAP, SUPPORTED_METRIC)
+
+def check_can_scale_up(
+    typ: str, props: dict[str, Any], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    spec = get(props, "spec")
+    metrics, triggers = get(spec, "metrics"), get(spec, "scaleUpTriggers")
+    if UNKNOWN in (metrics, triggers, get(spec, "minReplicas")):
+        return
+    if not as_list(metrics) and not as_list(triggers) and as_number(get(spec, "minReplicas")) == 0:
+        yield Finding(
+            "spec.minReplicas",
+            "0 with no metric and no scaleUpTriggers: nothing ever adds a runner, so the pool "
+            "never runs a job",
+        )
+    # ARC refuses to compute replicas when a direction has both a factor and an adjustment.
+    for index, metric in enumerate(as_list(metrics)):
+        for way in ("Up", "Down"):
+            factor, adjustment = f"scale{way}Factor", f"scale{way}Adjustment"
+            if get(metric, factor) not in (None, UNKNOWN) and get(metric, adjustment) not in (
+                None,
+                UNKNOWN,
+            ):
+                yield Finding(
+                    f"spec.metrics[{index}].{adjustment}",
+                    f"set together with {factor}: the controller refuses the autoscaler and the "
+                    "pool stops scaling",
+                )
+
+
+CAN_SCALE_UP = Rule(
+    name="arc-hra-can-scale-up",
+    description="A HorizontalRunnerAutoscaler can always add runners: a pool at minReplicas 0 has "
+    "a metric or webhook scaleUpTriggers, and no metric sets both a factor and an adjustment for "
+    "one direction (the controller then computes nothing).",
+    remediation="give the pool a metric, or webhook scale-up (metric WebhookOnly where the stack "
+    "runs the webhook server), or min >= 1; per direction set scale*Factor or scale*Adjustment",
+    resource_types=frozenset({HRA}),
+    check=check_can_scale_up,
+    severity=Severity.HIGH,
+)
+
+RULES = (NO_ZERO_WITH_BUSY, MAX_REPLICAS_CAP, SUPPORTED_METRIC, CAN_SCALE_UP)
