@@ -139,6 +139,22 @@ def operator_arn() -> str:
     return f"arn:{partition}:sts::{account}:assumed-role/{role}/offline-review"
 
 
+_STATIC_INVOKES: dict[str, dict[str, Any]] = {
+    "aws:index/getPartition:getPartition": {
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "id": "aws",
+    },
+    # The webhook server's NLB, as the in-tree cloud provider names it.
+    "aws:lb/getLoadBalancer:getLoadBalancer": {
+        "dnsName": f"a{'0' * 31}-0123456789abcdef.elb.{FAKE_REGION}.amazonaws.com",
+        "zoneId": "ZOFFLINENLB0000",
+        "arn": f"arn:aws:elasticloadbalancing:{FAKE_REGION}:{FAKE_ACCOUNT}:loadbalancer/net/a0/0",
+        "id": "offline-nlb",
+    },
+}
+
+
 class ArcMocks(pulumi.runtime.Mocks):
     """Records nothing itself: the monitor below records; this synthesizes outputs and calls."""
 
@@ -168,9 +184,7 @@ class ArcMocks(pulumi.runtime.Mocks):
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             # A made-up version: offline runs only check that the program pins *a* version.
             return {"version": "v0.0.0-offline.1", "id": "offline"}
-        if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
-        return {}
+        return dict(_STATIC_INVOKES.get(token, {}))
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

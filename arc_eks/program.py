@@ -148,6 +148,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             secrets=secrets,
             depends_on=[cert_manager.release],
             kubernetes_container_mode=any(p.spec.docker == "kubernetes" for p in pools),
+            cluster_name=cluster_name,
         ),
         opts=in_cluster,
     )
@@ -171,6 +172,10 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     pulumi.export("oidcProviderArn", cluster.oidc_provider_arn)
     pulumi.export("clusterAutoscalerRoleArn", autoscaler.role_arn)
     pulumi.export("controllerNamespace", controller.namespace)
+    if controller.webhook_url is not None:
+        # Register this URL as the GitHub webhook's payload URL (docs/operations.md).
+        pulumi.export("webhookUrl", controller.webhook_url)
+        pulumi.export("webhookLoadBalancerHostname", controller.webhook_load_balancer_hostname)
     exports = result.exports()
     pulumi.export("runnerPools", exports["pools"])
     # Statements the owners of other accounts' buckets must add to their bucket policies.

@@ -394,6 +394,7 @@ def _webhook_stack(certificate_arn: str) -> dict[str, Any]:
             "webhookServer": True,
             "webhookAllowedCidrs": ["192.30.252.0/22"],
             "webhookCertificateArn": certificate_arn,
+            "webhookHostname": "hooks.example.com",
         },
         "arc-eks:githubWebhookSecret": {"secure": "v1:c2VjcmV0:AAAAAAAAAAAA"},
     }

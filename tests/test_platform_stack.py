@@ -161,7 +161,7 @@ def test_auth_secret_is_a_pulumi_secret_and_never_in_plain_text(env: str) -> Non
         assert OFFLINE_SECRET_PREFIX not in dumped, resource.name
 
 
-@pytest.mark.parametrize(("env", "port"), [("staging", 80), ("prod", 443)])
+@pytest.mark.parametrize(("env", "port"), [("staging", 443), ("prod", 443)])
 def test_webhook_server_is_reachable_only_from_the_allowlist(env: str, port: int) -> None:
     controller = _stack_config(env)["controller"]
     arc = _run(env).one("kubernetes:helm.sh/v3:Release", "arc-release")

@@ -52,7 +52,13 @@ def prod_run() -> ProgramRun:
     return _run(
         TEAMS_DIR,
         stack_config(
-            "prod", controller={"webhookServer": True, "webhookAllowedCidrs": ["192.30.252.0/22"]}
+            "prod",
+            controller={
+                "webhookServer": True,
+                "webhookAllowedCidrs": ["192.30.252.0/22"],
+                "webhookCertificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d",
+                "webhookHostname": "hooks.example.com",
+            },
         ),
     )
 

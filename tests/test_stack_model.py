@@ -294,6 +294,7 @@ def test_webhook_server_exposure() -> None:
                 "webhookServer": True,
                 "webhookAllowedCidrs": [CIDR],
                 "webhookCertificateArn": CERT,
+                "webhookHostname": "hooks.example.com",
             }
         )
     )
@@ -317,6 +318,7 @@ def test_webhook_server_exposure() -> None:
                     "webhookServer": True,
                     "webhookAllowedCidrs": [CIDR],
                     "webhookCertificateArn": cert,
+                    "webhookHostname": "hooks.example.com",
                 }
             ),
             "controller.webhookCertificateArn",
@@ -453,6 +455,8 @@ def test_defaults_are_what_the_docs_promise() -> None:
         "webhook_server": False,
         "webhook_allowed_cidrs": [],
         "webhook_certificate_arn": None,
+        "webhook_hostname": None,
+        "webhook_hosted_zone_id": None,
     }
     assert dumped["teams"] == {} and dumped["tags"] == {}
     existing = accepted(stack(network={"existingVpc": EXISTING})).network.existing_vpc

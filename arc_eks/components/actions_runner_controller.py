@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from arc_eks import versions
@@ -18,6 +19,10 @@ from arc_eks.builders.helm_values import (
 )
 from arc_eks.config.loader import GitHubSecrets
 from arc_eks.config.stack import ControllerConfig, GitHubConfig
+
+# The chart's webhook server Service for release name "actions-runner-controller" (template
+# _github_webhook_server_helpers.tpl: the instance name contains the chart name).
+WEBHOOK_SERVICE_NAME = "actions-runner-controller-github-webhook-server"
 
 # How long Helm waits for the release to be ready before the update fails: the controller
 # Deployment, its Certificate from cert-manager, and with webhookServer the webhook server and its
@@ -34,6 +39,8 @@ class ActionsRunnerControllerArgs:
     """cert-manager's release: the chart's Certificate and Issuer need its CRDs and webhook."""
     kubernetes_container_mode: bool = False
     """Some pool uses container mode `kubernetes`; the controller then needs to grant job-pod RBAC."""
+    cluster_name: str = ""
+    """Physical cluster name: the cloud provider tags the webhook NLB with it."""
 
 
 class ActionsRunnerController(pulumi.ComponentResource):
@@ -108,7 +115,55 @@ class ActionsRunnerController(pulumi.ComponentResource):
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),
         )
+        self.webhook_url: pulumi.Output[str] | None = None
+        self.webhook_load_balancer_hostname: pulumi.Output[str] | None = None
+        if args.controller.webhook_server:
+            self._webhook_endpoint(name, args)
         self.register_outputs({"namespace": self.namespace, "release_status": self.release.status})
+
+    def _webhook_endpoint(self, name: str, args: ActionsRunnerControllerArgs) -> None:
+        """The URL GitHub delivers to: a name the ACM certificate covers, pointed at the NLB the
+        cloud provider creates for the chart's LoadBalancer Service (an alias record when the
+        stack has the Route 53 zone)."""
+        controller = args.controller
+        # The NLB exists once the release is ready (Helm waits for the Service's address). The
+        # in-tree cloud provider tags it with the Service and the cluster.
+        nlb = aws.lb.get_load_balancer_output(
+            tags={
+                "kubernetes.io/service-name": f"{ARC_NAMESPACE}/{WEBHOOK_SERVICE_NAME}",
+                f"kubernetes.io/cluster/{args.cluster_name}": "owned",
+            },
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[self.release]),
+        )
+        self.webhook_load_balancer_hostname = nlb.dns_name
+        if controller.webhook_hosted_zone_id and controller.webhook_hostname:
+            aws.route53.Record(
+                f"{name}-webhook-dns",
+                zone_id=controller.webhook_hosted_zone_id,
+                name=controller.webhook_hostname,
+                type="A",
+                aliases=[
+                    aws.route53.RecordAliasArgs(
+                        name=nlb.dns_name, zone_id=nlb.zone_id, evaluate_target_health=True
+                    )
+                ],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        if controller.webhook_certificate_arn and controller.webhook_hostname:
+            self.webhook_url = pulumi.Output.from_input(f"https://{controller.webhook_hostname}/")
+            return
+        # Plain HTTP: only accepted in dev (config); say so on every deployment.
+        pulumi.log.warn(
+            "the ARC webhook server listens on plain HTTP from the internet (no "
+            "controller.webhookCertificateArn): tolerated in dev only",
+            resource=self,
+        )
+        host = controller.webhook_hostname
+        self.webhook_url = (
+            pulumi.Output.from_input(f"http://{host}/")
+            if host
+            else nlb.dns_name.apply(lambda dns: f"http://{dns}/")
+        )
 
 
 def _auth_data(github: GitHubConfig, secrets: GitHubSecrets) -> dict[str, pulumi.Input[str]]:

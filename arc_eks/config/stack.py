@@ -42,6 +42,10 @@ TeamName = Annotated[
 ]
 
 
+# Environments where a webhook server may listen on plain HTTP (flagged at deploy time).
+PLAIN_HTTP_WEBHOOK_ENVIRONMENTS = frozenset({"dev"})
+
+
 def narrow_ipv4_cidrs(value: list[str]) -> list[str]:
     """IPv4 CIDRs of an allowlist; the whole internet (a /0) is refused."""
     for cidr in value:
@@ -296,6 +300,22 @@ class ControllerConfig(ConfigModel):
         "on plain HTTP port 80 (deliveries stay HMAC-signed, but their content is readable).",
     )
 
+    webhook_hostname: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$",
+        description="The DNS name GitHub delivers webhooks to, covered by webhookCertificateArn "
+        "(required with it: GitHub verifies TLS against this name, never the NLB's own "
+        "*.elb.amazonaws.com name). The webhook URL output is https://<this>/.",
+    )
+    webhook_hosted_zone_id: str | None = Field(
+        default=None,
+        pattern=r"^Z[A-Z0-9]{1,31}$",
+        description="Route 53 public hosted zone in which the stack creates an alias record "
+        "webhookHostname -> the webhook NLB. Without it, point the name at the NLB yourself "
+        "(output webhookLoadBalancerHostname).",
+    )
+
     @field_validator("webhook_allowed_cidrs")
     @classmethod
     def _webhook_cidrs(cls, value: list[str]) -> list[str]:
@@ -308,10 +328,24 @@ class ControllerConfig(ConfigModel):
                 "webhookAllowedCidrs with webhookServer: GitHub's hooks ranges "
                 "(https://api.github.com/meta) or your GHES egress addresses"
             )
-        if not self.webhook_server and (self.webhook_allowed_cidrs or self.webhook_certificate_arn):
+        webhook_only = (
+            self.webhook_allowed_cidrs
+            or self.webhook_certificate_arn
+            or self.webhook_hostname
+            or self.webhook_hosted_zone_id
+        )
+        if not self.webhook_server and webhook_only:
             raise ValueError(
-                "webhookAllowedCidrs / webhookCertificateArn only with webhookServer: true"
+                "webhookAllowedCidrs / webhookCertificateArn / webhookHostname / "
+                "webhookHostedZoneId only with webhookServer: true"
             )
+        if self.webhook_certificate_arn and not self.webhook_hostname:
+            raise ValueError(
+                "webhookHostname with webhookCertificateArn: the name the certificate covers, "
+                "which GitHub is given as the webhook URL"
+            )
+        if self.webhook_hosted_zone_id and not self.webhook_hostname:
+            raise ValueError("webhookHostname with webhookHostedZoneId (the record to create)")
         return self
 
 
@@ -367,3 +401,20 @@ class StackConfig(ConfigModel):
     tags: dict[str, str] = Field(
         default_factory=dict, description="AWS tags on every taggable resource."
     )
+
+    @model_validator(mode="after")
+    def _webhook_tls_outside_dev(self) -> StackConfig:
+        # An internet-facing webhook server without TLS: deliveries (job and repository names)
+        # cross the internet in clear text. Tolerated (with a warning) in dev only.
+        controller = self.controller
+        if (
+            controller.webhook_server
+            and not controller.webhook_certificate_arn
+            and self.environment not in PLAIN_HTTP_WEBHOOK_ENVIRONMENTS
+        ):
+            raise ValueError(
+                "controller.webhookCertificateArn and controller.webhookHostname with "
+                f"controller.webhookServer in {self.environment!r}: the webhook server is open to "
+                "the internet and must use TLS (plain HTTP is accepted in dev only)"
+            )
+        return self
