@@ -65,6 +65,16 @@ def runner_spec() -> dict[str, Any]:
         "ephemeral": True,
         "serviceAccountName": "payments-build",
         "securityContext": {"fsGroup": 1001},
+        # A dind pool: its team's privileged node group, exactly.
+        "nodeSelector": {"arc-eks.io/isolation": "privileged-payments"},
+        "tolerations": [
+            {
+                "key": "arc-eks.io/isolation",
+                "operator": "Equal",
+                "value": "privileged-payments",
+                "effect": "NoSchedule",
+            }
+        ],
         "resources": {
             "requests": {"cpu": "500m", "memory": "1Gi"},
             "limits": {"cpu": "1500m", "memory": "6Gi"},
@@ -99,6 +109,19 @@ def pod_spec() -> dict[str, Any]:
     }
 
 
+# The payments team's dind node group (labels and taint as the package sets them).
+_PRIVILEGED_GROUP: dict[str, Any] = {
+    "labels": {
+        "arc-eks.io/node-role": "runners",
+        "arc-eks.io/isolation": "privileged-payments",
+        "arc-eks.io/privileged-pods": "true",
+    },
+    "taints": [
+        {"key": "arc-eks.io/isolation", "value": "privileged-payments", "effect": "NO_SCHEDULE"}
+    ],
+}
+
+
 def _baselines() -> dict[str, dict[str, Any]]:
     return {
         "eks_cluster": {
@@ -128,6 +151,7 @@ def _baselines() -> dict[str, dict[str, Any]]:
             "amiType": "AL2023_x86_64_STANDARD",
             "scalingConfig": {"minSize": 2, "desiredSize": 2, "maxSize": 6},
             "launchTemplate": {"id": "lt-0123456789abcdef0", "version": "1"},
+            **_PRIVILEGED_GROUP,
         },
         "aws_node_group": {
             "instanceTypes": ["t3a.large"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from . import autoscalers, cluster, helm, iam, nodes, stack, workloads
+from . import autoscalers, cluster, helm, iam, isolation, nodes, stack, workloads
 from ._support import Rule, StackRule
 
 PACK_NAME = "arc-eks"
@@ -17,8 +17,9 @@ RESOURCE_RULES: tuple[Rule, ...] = (
     *workloads.RULES,
     *autoscalers.RULES,
     *helm.RULES,
+    *isolation.RULES,
 )
-STACK_RULES: tuple[StackRule, ...] = stack.RULES
+STACK_RULES: tuple[StackRule, ...] = (*stack.RULES, *isolation.STACK_RULES)
 ALL_RULES: tuple[Rule | StackRule, ...] = (*RESOURCE_RULES, *STACK_RULES)
 
 
