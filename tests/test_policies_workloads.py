@@ -473,3 +473,50 @@ def test_rule_names_and_complete_config_schemas(name: str) -> None:
     assert set(rule.config) == expected.get(name, set())
     if rule.config:
         assert all(isinstance(v, str) and v for v in next(iter(rule.config.values()))["default"])
+
+
+def fresh(text: str) -> str:
+    """`text` as a new string object, the way the engine's props arrive (never the interned
+    literal the rule compares with)."""
+    return "".join(list(text))
+
+
+@pytest.mark.parametrize("typ", IMPLICIT)
+def test_dockerd_within_runner_with_runtime_names_and_other_privileged_sidecars(typ: str) -> None:
+    spec = {
+        **clean_spec(typ),
+        "dockerdWithinRunnerContainer": True,
+        "containers": [
+            {"name": fresh("runner")},  # no securityContext of its own
+            container("aa", securityContext={"privileged": True}),
+            container("zz", securityContext={"privileged": True}),
+        ],
+    }
+    base = base_of(fresh(typ))
+    assert check(NO_PRIVILEGED, fresh(typ), wrap(typ, spec)) == [
+        f"{base}.dockerdWithinRunnerContainer",
+        f"{base}.containers[1].securityContext.privileged",
+        f"{base}.containers[2].securityContext.privileged",
+    ]
+
+
+def test_runner_set_read_with_a_runtime_type_string() -> None:
+    typ = fresh(RUNNER_SET)
+    template = {"spec": {"containers": [container("runner")]}}
+    assert check(RUNNER_EPHEMERAL, typ, {"spec": {"ephemeral": False, "template": template}}) == [
+        "spec.ephemeral"
+    ]
+    assert check(IMAGES_PINNED, typ, {"spec": {"template": template}}) == []
+    spec = {"template": {"spec": {"containers": [container("runner", image="busybox")]}}}
+    assert check(IMAGES_PINNED, typ, {"spec": spec}) == ["spec.template.spec.containers[0].image"]
+
+
+def test_limits_missing_after_unknown_requests() -> None:
+    spec = {
+        "image": RUNNER_IMAGE,
+        "resources": RES,
+        "dockerdContainerResources": {"requests": UNKNOWN, "limits": {"cpu": "1"}},
+    }
+    assert check(RUNNER_RESOURCES, RUNNER, {"spec": spec}) == [
+        "spec.dockerdContainerResources.limits"
+    ]
