@@ -67,7 +67,11 @@ TARGETS = (
             "tests/test_platform_stack.py",
         ),
     ),
-    Target("s3_grants", "arc_eks/builders/s3_grants.py", ("tests/test_s3_grants.py",)),
+    Target(
+        "s3_grants",
+        "arc_eks/builders/s3_grants.py",
+        ("tests/test_s3_grants.py", "tests/test_pool_options.py"),
+    ),
     Target(
         "policy_iam",
         "policies/arc_policies/iam.py",
@@ -81,7 +85,7 @@ TARGETS = (
     Target(
         "pool_spec",
         "arc_eks/config/pool_spec.py",
-        ("tests/test_pool_spec.py", "tests/test_teams_config.py"),
+        ("tests/test_pool_spec.py", "tests/test_pool_options.py", "tests/test_teams_config.py"),
     ),
     Target(
         "stack",

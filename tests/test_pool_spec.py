@@ -648,3 +648,144 @@ def test_environment_names_in_team_files(name: str, ok: bool) -> None:
     else:
         with pytest.raises(ValidationError):
             adapter.validate_python(name)
+
+
+# --- runner image user, dind image, scale adjustments, webhook-only, object ACL, metadata -------
+
+
+def test_runner_uid_and_docker_gid() -> None:
+    image = {"runnerImage": "acme/runner:2.320.0"}
+    for key in ("runnerUid", "dockerGid"):
+        for value in (1, 65535):
+            accepted(pool(docker="dind", **image, **{key: value}))
+        for value in (0, 65536):
+            refused(pool(docker="dind", **image, **{key: value}), key)
+    # the platform image's own user and group, or unset
+    accepted(pool(docker="dind", runnerUid=1001, dockerGid=121))
+    refused(pool(docker="dind", runnerUid=1000), "", "runnerUid")
+    refused(pool(docker="dind", dockerGid=999), "", "dockerGid")
+    refused(pool(docker="none", dockerGid=121), "", "dockerGid")
+
+
+@pytest.mark.parametrize(
+    ("image", "ok"),
+    [
+        ("docker:28.0.4-dind", True),
+        ("mirror.example.com:5000/library/docker:28.0.4-dind-rootless", True),
+        ("docker@sha256:" + "a" * 64, True),
+        ("docker:dind", False),
+        ("docker:stable", False),
+        ("docker:latest", False),
+        ("docker", False),
+        ("mirror.example.com:5000/docker", False),
+    ],
+)
+def test_dind_image_pinned_to_a_version(image: str, ok: bool) -> None:
+    if ok:
+        assert accepted(pool(docker="dind", dindImage=image)).dind_image == image
+    else:
+        refused(pool(docker="dind", dindImage=image), "dindImage")
+
+
+def test_dind_image_only_with_dind() -> None:
+    refused(pool(docker="none", dindImage="docker:28.0.4-dind"), "", "dindImage")
+
+
+BUSY = "PercentageRunnersBusy"
+
+
+@pytest.mark.parametrize("way", ["Up", "Down"])
+def test_scale_adjustments(way: str) -> None:
+    key = f"scale{way}Adjustment"
+    for value in (1, 100):
+        accepted(pool(autoscaling={"metric": {"type": BUSY, key: value}}))
+    for value in (0, 101):
+        refused(
+            pool(autoscaling={"metric": {"type": BUSY, key: value}}),
+            f"autoscaling.metric.{BUSY}.{key}",
+        )
+    factor = {"Up": 2.0, "Down": 0.5}[way]
+    both = {"type": BUSY, key: 2, f"scale{way}Factor": factor}
+    refused(
+        pool(autoscaling={"metric": both}), f"autoscaling.metric.{BUSY}", f"scale{way}Adjustment"
+    )
+
+
+def test_webhook_only_needs_the_webhook_server() -> None:
+    raw = pool(autoscaling={"min": 0, "metric": {"type": "WebhookOnly"}})
+    refused(raw, "autoscaling", "webhook", webhook_server=False)
+    accepted(raw, webhook_server=True)
+    accepted(raw)  # another environment's stack decides there
+
+
+def test_object_acl_only_on_writes() -> None:
+    grant = {"bucket": "acme-logs", "objectAcl": "bucket-owner-full-control"}
+    for access in ("write", "readwrite"):
+        assert (
+            accepted(pool(s3=[{**grant, "access": access}])).s3[0].object_acl
+            == "bucket-owner-full-control"
+        )
+    refused(pool(s3=[{**grant, "access": "read"}]), "s3.0", "objectAcl")
+    refused(pool(s3=[{**grant, "access": "write", "objectAcl": "public-read"}]), "s3.0.objectAcl")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "owner",
+        "team.acme.com/owner",
+        "a",
+        "A_b.c-9",
+        "n" * 63,
+        ("p" * 63 + ".") * 3 + "p" * 61 + "/owner",  # a 253-character prefix
+        "not-arc-eks.io/owner",
+        "kubernetes.io.example.com/x",
+    ],
+)
+def test_metadata_keys_accepted(key: str) -> None:
+    spec = accepted(pool(metadata={"labels": {key: "v"}, "annotations": {key: "v"}}))
+    assert key in spec.metadata.labels and key in spec.metadata.annotations
+
+
+@pytest.mark.parametrize(
+    ("key", "fragment"),
+    [
+        ("", "prefix/"),
+        ("n" * 64, "prefix/"),
+        ("-owner", "prefix/"),
+        ("owner-", "prefix/"),
+        ("team.acme.com/", "prefix/"),
+        ("Team.acme.com/owner", "prefix/"),
+        ("-team.acme.com/owner", "prefix/"),
+        ("team.acme.com-/owner", "prefix/"),
+        (("p" * 63 + ".") * 3 + "p" * 62 + "/owner", "prefix/"),  # 254
+        ("arc-eks.io/pool", "your own"),
+        ("team.arc-eks.io/pool", "your own"),
+        ("kubernetes.io/name", "your own"),
+        ("node.k8s.io/x", "your own"),
+        ("eks.amazonaws.com/role-arn", "your own"),
+        ("actions.summerwind.dev/x", "your own"),
+        ("actions.github.com/x", "your own"),
+        ("actions-runner-controller/x", "your own"),
+        ("helm.sh/chart", "your own"),
+        ("pulumi.com/x", "your own"),
+        ("actions-runner", "your own"),
+        ("runner-template-hash", "your own"),
+        ("pod-template-hash", "your own"),
+    ],
+)
+def test_metadata_keys_refused(key: str, fragment: str) -> None:
+    for field in ("labels", "annotations"):
+        refused(pool(metadata={field: {"ok": "v", key: "v"}}), f"metadata.{field}", fragment)
+
+
+def test_metadata_values_and_counts() -> None:
+    accepted(pool(metadata={"labels": {"a": "v" * 63, "b": "", "c": "A_b.c-9"}}))
+    for value in ("v" * 64, "-v", "v-", "a b"):
+        refused(pool(metadata={"labels": {"ok": "v", "k": value}}), "metadata.labels", "'k'")
+    accepted(pool(metadata={"annotations": {"a": "x y " * 256}}))
+    refused(pool(metadata={"annotations": {"a": "x" * 1025}}), "metadata.annotations", "1024")
+    twenty = {f"k{i}": "v" for i in range(20)}
+    accepted(pool(metadata={"labels": twenty, "annotations": twenty}))
+    for field in ("labels", "annotations"):
+        refused(pool(metadata={field: {**twenty, "k20": "v"}}), f"metadata.{field}", "20")

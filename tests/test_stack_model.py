@@ -465,3 +465,80 @@ def test_defaults_are_what_the_docs_promise() -> None:
         "web"
     ]
     assert allowance.s3_buckets[0].account_id is None
+
+
+WEBHOOK = {
+    "webhookServer": True,
+    "webhookAllowedCidrs": [CIDR],
+    "webhookCertificateArn": CERT,
+    "webhookHostname": "hooks.example.com",
+}
+
+
+@pytest.mark.parametrize(
+    ("hostname", "ok"),
+    [
+        ("hooks.example.com", True),
+        ("a.io", True),
+        (("a" * 63 + ".") * 3 + "b" * 58 + ".io", True),  # 253 characters
+        (("a" * 63 + ".") * 3 + "b" * 59 + ".io", False),  # 254
+        ("a" * 64 + ".example.com", False),
+        ("hooks", False),
+        ("-hooks.example.com", False),
+        ("hooks-.example.com", False),
+        ("hooks.example.c", False),
+        ("Hooks.example.com", False),
+        ("hooks.example.com.", False),
+        ("https://hooks.example.com", False),
+    ],
+)
+def test_webhook_hostname(hostname: str, ok: bool) -> None:
+    raw = stack(controller={**WEBHOOK, "webhookHostname": hostname})
+    if ok:
+        assert accepted(raw).controller.webhook_hostname == hostname
+    else:
+        refused(raw, "controller.webhookHostname")
+
+
+@pytest.mark.parametrize(
+    ("zone", "ok"),
+    [
+        ("Z1", True),
+        ("Z" + "A1" * 15 + "B", True),
+        ("Z", False),
+        ("Z" + "A" * 32, False),
+        ("z1", False),
+        ("XZ1", False),
+        ("Z1-", False),
+    ],
+)
+def test_webhook_hosted_zone_id(zone: str, ok: bool) -> None:
+    raw = stack(controller={**WEBHOOK, "webhookHostedZoneId": zone})
+    if ok:
+        assert accepted(raw).controller.webhook_hosted_zone_id == zone
+    else:
+        refused(raw, "controller.webhookHostedZoneId")
+
+
+def test_webhook_names_need_each_other_and_the_server() -> None:
+    without_name = {k: v for k, v in WEBHOOK.items() if k != "webhookHostname"}
+    refused(stack(controller=without_name), "controller", "webhookHostname")
+    refused(
+        stack(
+            controller={**without_name, "webhookCertificateArn": None, "webhookHostedZoneId": "Z1"}
+        ),
+        "controller",
+        "webhookHostname",
+    )
+    for key, value in (("webhookHostname", "hooks.example.com"), ("webhookHostedZoneId", "Z1")):
+        refused(stack(controller={key: value}), "controller", "webhookServer")
+    accepted(stack(controller={**WEBHOOK, "webhookHostedZoneId": "Z1"}))
+
+
+def test_plain_http_webhook_only_in_dev() -> None:
+    plain = {"webhookServer": True, "webhookAllowedCidrs": [CIDR]}
+    accepted(stack(controller=plain))
+    for env in ("prod", "staging", "devx"):
+        refused(stack(environment=env, controller=plain), "", "webhookCertificateArn")
+        accepted(stack(environment=env, controller=WEBHOOK))
+    accepted(stack(environment="prod"))
