@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint fmt up preview preflight review bench mutation clean
+.PHONY: venv test lint fmt up preview preflight verify review bench mutation clean
 
 # (Re)install only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -43,6 +43,12 @@ preview: $(STAMP)
 ## Read-only checks of the account before a deploy (AWS credentials; `make up` runs them too).
 preflight: $(STAMP)
 	$(BIN)/python -m arc_eks.ops.preflight --stack $(STACK) $(ARGS)
+
+## After `make up`: the deployed stack against its config (AWS credentials, the Pulumi CLI logged in
+## to the stack's backend, the AWS CLI for the kubeconfig). The outputs go through a pipe, not a file.
+verify: $(STAMP)
+	set -o pipefail; pulumi stack output --stack $(STACK) --json --show-secrets \
+	  | $(BIN)/python -m arc_eks.ops.verify --stack $(STACK) --outputs - $(ARGS)
 
 ## Offline review: no AWS credentials, no Pulumi CLI.
 review: $(STAMP)

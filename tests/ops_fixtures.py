@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from moto import mock_aws
 
 REGION = "eu-west-1"
 # moto's default account: resources a test creates belong to it.
@@ -129,3 +132,17 @@ def write_project(
         text = yaml.safe_dump(_replace(document, KMS_PLACEHOLDER, kms_key_arn), sort_keys=False)
         (teams_dir / f"{name}.yaml").write_text(text)
     return stack_path, teams_dir
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto's in-process AWS, with test credentials and nothing from the caller's environment."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    # moto's EC2 start-up loads a catalogue of public AMIs by default; none is needed here.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    with mock_aws():
+        yield

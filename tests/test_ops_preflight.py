@@ -5,35 +5,21 @@ for EC2, EKS DescribeClusterVersions / DescribeAddonVersions). No test calls AWS
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from arc_eks.ops.checks import Aws, Report, Status
 from arc_eks.ops.preflight import covers, main, run
 from arc_eks.ops.stackfile import ADDON_PIN_FIELDS, addons
 from arc_eks.versions import KUBERNETES_VERSION
-from tests.ops_fixtures import ACCOUNT, ADMIN_ROLE, REGION, write_project
+from tests.ops_fixtures import ACCOUNT, ADMIN_ROLE, REGION, account, write_project
 
 EBS = "aws-ebs-csi-driver"
-
-
-@pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    # moto's EC2 start-up loads a catalogue of public AMIs by default; none is needed here.
-    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    with mock_aws():
-        yield
+__all__ = ["account"]  # the fixture, imported
 
 
 def seed(*, buckets: dict[str, str] | None = None, repos: tuple[str, ...] = ("blue/app",)) -> str:

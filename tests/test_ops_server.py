@@ -106,3 +106,56 @@ def test_preflight_against_a_local_moto_server(endpoint: str, tmp_path: Path) ->
     assert "eks:DescribeClusterVersions" in next(
         d for n, d in details.items() if n.startswith("eks-version/")
     )
+
+
+def test_verify_against_a_local_moto_server(endpoint: str, tmp_path: Path) -> None:
+    """The AWS part of verify through AWS_ENDPOINT_URL, outputs from a file; moto lacks
+    eks:DescribeAddon and iam:SimulatePrincipalPolicy, which then show as short failing lines."""
+    eks, iam = client(endpoint, "eks"), client(endpoint, "iam")
+    role = iam.create_role(RoleName="verify-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    eks.create_cluster(
+        name="arc-eks-test",
+        version="1.35",
+        roleArn=role,
+        resourcesVpcConfig={
+            "subnetIds": ["subnet-0a", "subnet-0b"],
+            "endpointPublicAccess": True,
+            "endpointPrivateAccess": True,
+            "publicAccessCidrs": ["203.0.113.0/24"],
+        },
+        encryptionConfig=[{"resources": ["secrets"], "provider": {"keyArn": "arn:aws:kms:x"}}],
+    )
+    stack_path, teams_dir = write_project(tmp_path)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"clusterName": "arc-eks-test", "runnerPools": {}}))
+    result = run_command(
+        endpoint,
+        tmp_path,
+        "-m",
+        "arc_eks.ops.verify",
+        "--stack",
+        "test",
+        "--stack-file",
+        str(stack_path),
+        "--teams-dir",
+        str(teams_dir),
+        "--outputs",
+        str(outputs),
+        "--no-cluster",
+        "--json",
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    report = json.loads(result.stdout)
+    status = {c["name"]: c["status"] for c in report["checks"]}
+    assert result.returncode == 1
+    assert status["cluster/arc-eks-test"] == "ok"
+    assert status["cluster/version"] == "ok"
+    assert status["cluster/endpoint"] == "ok"
+    # moto's default logging is off for every type, as a cluster created without logging.
+    assert status["cluster/logging"] == "fail"
+    assert status["node-group/system"] == "fail"  # none created here
+    assert status["pool-role/blue-build"] == "fail"  # not in the outputs: not deployed
+    assert "eks:DescribeAddon" in next(
+        c["detail"] for c in report["checks"] if c["name"] == "addon/coredns"
+    )
+    assert "<html" not in result.stdout
