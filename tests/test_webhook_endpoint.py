@@ -147,3 +147,13 @@ def test_incomplete_or_malformed_endpoints_are_refused(
     assert isinstance(run.error, ConfigError)
     assert run.resources == []
     assert expected in str(run.error)
+
+
+def test_plain_http_is_deployed_in_dev(teams: Path) -> None:
+    controller = {"webhookServer": True, "webhookAllowedCidrs": HOOKS}
+    run = run_fixture(teams, env="dev", controller=controller)
+    service = run.one("kubernetes:helm.sh/v3:Release", "arc-release").inputs["values"][
+        "githubWebhookServer"
+    ]["service"]
+    assert [p["port"] for p in service["ports"]] == [80]
+    assert run.of_type(RECORD) == []
