@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 import yaml
 from moto import mock_aws
@@ -146,3 +149,15 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with mock_aws():
         yield
+
+
+# botocore reads each service's model (EC2's is megabytes of JSON) once per session; the tests
+# make many sessions, so they share one loader (production makes one session per run).
+_LOADER = botocore.loaders.create_loader()
+
+
+def aws_session(**credentials: str) -> boto3.Session:
+    """A boto3 session in the stack's region, with the shared model loader."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=core, region_name=REGION, **credentials)

@@ -16,7 +16,7 @@ from arc_eks.ops.checks import Aws, Report, Status
 from arc_eks.ops.preflight import covers, main, run
 from arc_eks.ops.stackfile import ADDON_PIN_FIELDS, addons
 from arc_eks.versions import KUBERNETES_VERSION
-from tests.ops_fixtures import ACCOUNT, ADMIN_ROLE, REGION, account, write_project
+from tests.ops_fixtures import ACCOUNT, ADMIN_ROLE, REGION, account, aws_session, write_project
 
 EBS = "aws-ebs-csi-driver"
 __all__ = ["account"]  # the fixture, imported
@@ -24,10 +24,10 @@ __all__ = ["account"]  # the fixture, imported
 
 def seed(*, buckets: dict[str, str] | None = None, repos: tuple[str, ...] = ("blue/app",)) -> str:
     """The account a correct stack expects; returns the KMS key ARN."""
-    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    key = aws_session().client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
     wanted = buckets or {"blue-cache": REGION, "shared-artifacts": REGION, "green-cache": REGION}
     for bucket, region in wanted.items():
-        s3 = boto3.client("s3", region_name=region)
+        s3 = aws_session().client("s3", region_name=region)
         if region == "us-east-1":
             s3.create_bucket(Bucket=bucket)
         else:
@@ -35,8 +35,8 @@ def seed(*, buckets: dict[str, str] | None = None, repos: tuple[str, ...] = ("bl
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
             )
     for repo in repos:
-        boto3.client("ecr", region_name=REGION).create_repository(repositoryName=repo)
-    boto3.client("iam").create_role(
+        aws_session().client("ecr", region_name=REGION).create_repository(repositoryName=repo)
+    aws_session().client("iam").create_role(
         RoleName="platform-admin",
         AssumeRolePolicyDocument=json.dumps(
             {
@@ -167,14 +167,15 @@ def stub_eks(
 
 def admin_session() -> boto3.Session:
     """Credentials of a session of the stack's admin role (as an operator deploys)."""
-    credentials = boto3.client("sts").assume_role(RoleArn=ADMIN_ROLE, RoleSessionName="alice")[
-        "Credentials"
-    ]
-    return boto3.Session(
+    credentials = (
+        aws_session()
+        .client("sts")
+        .assume_role(RoleArn=ADMIN_ROLE, RoleSessionName="alice")["Credentials"]
+    )
+    return aws_session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-        region_name=REGION,
     )
 
 
@@ -229,7 +230,7 @@ def test_a_ready_account_passes_every_check(account: None, tmp_path: Path) -> No
 
 def test_missing_or_misplaced_resources_fail(account: None, tmp_path: Path) -> None:
     key = seed(buckets={"blue-cache": REGION, "shared-artifacts": "us-east-1"}, repos=())
-    boto3.client("kms", region_name=REGION).disable_key(KeyId=key.rsplit("/", 1)[-1])
+    aws_session().client("kms", region_name=REGION).disable_key(KeyId=key.rsplit("/", 1)[-1])
     report = preflight(tmp_path, kms_key_arn=key)
     found = lines(report)
     assert report.exit_code() == 1
@@ -257,7 +258,7 @@ def test_quotas_too_small_for_the_maximum_sizes_fail(account: None, tmp_path: Pa
     key = seed()
     aws = Aws(REGION, admin_session())
     # 4 vCPUs of other instances already running, 8 needed at max: a quota of 10 is short.
-    boto3.client("ec2", region_name=REGION).run_instances(
+    aws_session().client("ec2", region_name=REGION).run_instances(
         ImageId="ami-12c6146b", MinCount=2, MaxCount=2, InstanceType="t3.medium"
     )
     stub_quotas(aws, vcpus=10.0, eips=1.0)
@@ -272,7 +273,7 @@ def test_quotas_too_small_for_the_maximum_sizes_fail(account: None, tmp_path: Pa
 
 def test_the_clusters_own_nodes_are_not_counted_twice(account: None, tmp_path: Path) -> None:
     key = seed()
-    boto3.client("ec2", region_name=REGION).run_instances(
+    aws_session().client("ec2", region_name=REGION).run_instances(
         ImageId="ami-12c6146b",
         MinCount=3,
         MaxCount=3,
@@ -317,7 +318,7 @@ def test_deploying_as_an_admin_role_session(account: None, tmp_path: Path) -> No
 def test_deploying_as_an_iam_user_fails(account: None, tmp_path: Path) -> None:
     """moto's default credentials are the IAM user `moto`: not a role, so no access entry."""
     key = seed()
-    found = lines(preflight(tmp_path, Aws(REGION), kms_key_arn=key))
+    found = lines(preflight(tmp_path, Aws(REGION, aws_session()), kms_key_arn=key))
     status, detail = found["identity"]
     assert status is Status.FAIL and "user/moto (not a role)" in detail
 
@@ -339,7 +340,7 @@ def test_existing_vpc_subnets_must_belong_and_carry_the_load_balancer_tags(
     account: None, tmp_path: Path
 ) -> None:
     key = seed()
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = aws_session().client("ec2", region_name=REGION)
     vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
     other = ec2.create_vpc(CidrBlock="10.2.0.0/16")["Vpc"]["VpcId"]
 
@@ -388,9 +389,11 @@ def _webhook_stack(certificate_arn: str) -> dict[str, Any]:
 
 def test_webhook_certificate_must_be_issued(account: None, tmp_path: Path) -> None:
     key = seed()
-    pending = boto3.client("acm", region_name=REGION).request_certificate(
-        DomainName="hooks.example.com"
-    )["CertificateArn"]
+    pending = (
+        aws_session()
+        .client("acm", region_name=REGION)
+        .request_certificate(DomainName="hooks.example.com")["CertificateArn"]
+    )
     found = lines(preflight(tmp_path, kms_key_arn=key, stack=_webhook_stack(pending)))
     status, detail = found["webhook-certificate"]
     assert status is Status.FAIL and "not ISSUED" in detail and "hooks.example.com" in detail
@@ -441,7 +444,7 @@ def test_every_minor_pin_is_an_addon_or_a_cluster_autoscaler_pin() -> None:
 
 def test_invalid_config_stops_before_any_aws_call(tmp_path: Path) -> None:
     """No moto here: an AWS call would fail the test (Stubber without responses raises)."""
-    aws = Aws(REGION, boto3.Session(aws_access_key_id="x", aws_secret_access_key="x"))
+    aws = Aws(REGION, aws_session(aws_access_key_id="x", aws_secret_access_key="x"))
     Stubber(aws.client("sts")).activate()
     stack_path, teams_dir = write_project(
         tmp_path, stack={"arc-eks:githubToken": None, "aws:region": None}

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
 from botocore.awsrequest import AWSResponse
@@ -35,7 +34,7 @@ from arc_eks.ops.checks import Aws, Report, Status
 from arc_eks.ops.kube import ARC_GROUP, InCluster, helm_releases
 from arc_eks.ops.stackfile import StackExpectations, load_expectations
 from tests.fake_kube import FakeKube, serve
-from tests.ops_fixtures import ACCOUNT, REGION, account, write_project
+from tests.ops_fixtures import ACCOUNT, REGION, account, aws_session, write_project
 
 __all__ = ["account"]  # the fixture, imported
 
@@ -156,9 +155,9 @@ def deploy(
     log_types: list[str] = CONTROL_PLANE_LOG_TYPES,
 ) -> dict[str, Any]:
     """Build in moto what `pulumi up` would have built; return the stack outputs."""
-    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
-    eks = boto3.client("eks", region_name=REGION)
-    iam = boto3.client("iam")
+    key = aws_session().client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    eks = aws_session().client("eks", region_name=REGION)
+    iam = aws_session().client("iam")
     role = iam.create_role(RoleName="cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     eks.create_cluster(
         name=CLUSTER,
@@ -229,7 +228,7 @@ def aws_for(
     addons: dict[str, tuple[str, str]] | None = None,
     simulate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Aws:
-    aws = Aws(REGION)
+    aws = Aws(REGION, aws_session())
     answer(aws.client("iam"), "SimulatePrincipalPolicy", simulate or simulator(aws.client("iam")))
     versions = addons or {
         name: (pinned or "v1.50.0-eksbuild.1", "ACTIVE") for name, pinned in expected.addons.items()
@@ -380,7 +379,7 @@ def test_cluster_and_addon_drift_fail(account: None, project: Any) -> None:
 def test_node_group_drift_fails(account: None, project: Any) -> None:
     expected = project[2]
     outputs = deploy(expected)
-    boto3.client("eks", region_name=REGION).update_nodegroup_config(
+    aws_session().client("eks", region_name=REGION).update_nodegroup_config(
         clusterName=CLUSTER,
         nodegroupName="standard-0a1b2c3",
         scalingConfig={"minSize": 0, "maxSize": 9, "desiredSize": 0},
