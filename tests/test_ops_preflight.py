@@ -5,6 +5,7 @@ for EC2, EKS DescribeClusterVersions / DescribeAddonVersions). No test calls AWS
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -375,16 +376,50 @@ def test_existing_vpc_subnets_must_belong_and_carry_the_load_balancer_tags(
     assert found["availability-zones"][1].endswith(f"{REGION}a, {REGION}b")
 
 
-def _webhook_stack(certificate_arn: str) -> dict[str, Any]:
+def _webhook_stack(
+    certificate_arn: str, host: str = "hooks.example.com", zone: str | None = None
+) -> dict[str, Any]:
+    controller = {
+        "webhookServer": True,
+        "webhookAllowedCidrs": ["192.30.252.0/22"],
+        "webhookCertificateArn": certificate_arn,
+        "webhookHostname": host,
+    }
+    if zone:
+        controller["webhookHostedZoneId"] = zone
     return {
-        "arc-eks:controller": {
-            "webhookServer": True,
-            "webhookAllowedCidrs": ["192.30.252.0/22"],
-            "webhookCertificateArn": certificate_arn,
-            "webhookHostname": "hooks.example.com",
-        },
+        "arc-eks:controller": controller,
         "arc-eks:githubWebhookSecret": {"secure": "v1:c2VjcmV0:AAAAAAAAAAAA"},
     }
+
+
+def self_signed(*names: str) -> tuple[bytes, bytes]:
+    """A certificate (and key) for `names`, valid for a year, to import into ACM."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), False)
+        .sign(key, hashes.SHA256())
+    )
+    pem_key = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM), pem_key
 
 
 def test_webhook_certificate_must_be_issued(account: None, tmp_path: Path) -> None:
@@ -397,6 +432,71 @@ def test_webhook_certificate_must_be_issued(account: None, tmp_path: Path) -> No
     found = lines(preflight(tmp_path, kms_key_arn=key, stack=_webhook_stack(pending)))
     status, detail = found["webhook-certificate"]
     assert status is Status.FAIL and "not ISSUED" in detail and "hooks.example.com" in detail
+
+
+def test_webhook_certificate_must_cover_the_webhook_hostname(account: None, tmp_path: Path) -> None:
+    key = seed()
+    certificate, private_key = self_signed("*.example.com")
+    arn = (
+        aws_session()
+        .client("acm", region_name=REGION)
+        .import_certificate(Certificate=certificate, PrivateKey=private_key)["CertificateArn"]
+    )
+    found = lines(preflight(tmp_path / "ok", kms_key_arn=key, stack=_webhook_stack(arn)))
+    assert found["webhook-certificate"] == (Status.OK, "ISSUED, covers hooks.example.com")
+    other = _webhook_stack(arn, host="hooks.example.org")
+    found = lines(preflight(tmp_path / "other", kms_key_arn=key, stack=other))
+    assert found["webhook-certificate"] == (
+        Status.FAIL,
+        "covers *.example.com, not hooks.example.org",
+    )
+
+
+def _zone(name: str, private: bool) -> dict[str, Any]:
+    """Route 53 GetHostedZone, shape as in botocore's route53 model."""
+    return {
+        "HostedZone": {
+            "Id": "/hostedzone/Z0123456789ABCDEFGHIJ",
+            "Name": name,
+            "CallerReference": "arc-eks",
+            "Config": {"PrivateZone": private},
+            "ResourceRecordSetCount": 2,
+        },
+        "DelegationSet": {"NameServers": ["ns-1.awsdns-01.org"]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "private", "expected"),
+    [
+        ("example.com.", False, (Status.OK, "public zone example.com holds hooks.example.com")),
+        ("example.org.", False, (Status.FAIL, "hooks.example.com is not in the zone example.org")),
+        (
+            "example.com.",
+            True,
+            (Status.FAIL, "example.com is a private zone: GitHub cannot resolve hooks.example.com"),
+        ),
+    ],
+)
+def test_webhook_hosted_zone_must_be_public_and_hold_the_hostname(
+    account: None, tmp_path: Path, zone_name: str, private: bool, expected: tuple[Status, str]
+) -> None:
+    key = seed()
+    certificate, private_key = self_signed("hooks.example.com")
+    arn = (
+        aws_session()
+        .client("acm", region_name=REGION)
+        .import_certificate(Certificate=certificate, PrivateKey=private_key)["CertificateArn"]
+    )
+    aws = Aws(REGION, admin_session())
+    route53 = Stubber(aws.client("route53"))
+    route53.add_response(
+        "get_hosted_zone", _zone(zone_name, private), {"Id": "Z0123456789ABCDEFGHIJ"}
+    )
+    route53.activate()
+    stack = _webhook_stack(arn, zone="Z0123456789ABCDEFGHIJ")
+    found = lines(preflight(tmp_path, aws, kms_key_arn=key, stack=stack))
+    assert found["webhook-zone/Z0123456789ABCDEFGHIJ"] == expected
 
 
 def test_certificate_name_matching() -> None:

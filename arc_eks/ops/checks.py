@@ -191,6 +191,7 @@ _SERVICE_OF_OPERATION = {
     "DescribeKey": "kms",
     "DescribeRepositories": "ecr",
     "DescribeCertificate": "acm",
+    "GetHostedZone": "route53",
     "DescribeClusterVersions": "eks",
     "DescribeAddonVersions": "eks",
     "DescribeCluster": "eks",

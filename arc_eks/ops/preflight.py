@@ -77,6 +77,7 @@ class Preflight:
         self.kms_keys()
         self.ecr_repositories()
         self.webhook_certificate()
+        self.webhook_hosted_zone()
         self.kubernetes_version()
         self.addon_versions()
 
@@ -440,14 +441,22 @@ class Preflight:
             ):
                 self.report.warn(name, f"ISSUED, but expires {not_after:%Y-%m-%d}")
                 return
-            if host is None:
-                self.report.warn(
-                    name,
-                    f"ISSUED for {', '.join(names)}; the stack names no webhook host name, so "
-                    "coverage was not checked",
-                )
+            self.report.ok(name, f"ISSUED, covers {host}")
+
+    def webhook_hosted_zone(self) -> None:
+        zone_id, host = self.expected.webhook_hosted_zone_id, self.expected.webhook_hostname
+        if zone_id is None or host is None:
+            return
+        name = f"webhook-zone/{zone_id}"
+        with checking(self.report, name):
+            zone = self.aws.client("route53").get_hosted_zone(Id=zone_id)["HostedZone"]
+            domain = str(zone.get("Name", "")).rstrip(".").lower()
+            if zone.get("Config", {}).get("PrivateZone"):
+                self.report.fail(name, f"{domain} is a private zone: GitHub cannot resolve {host}")
+            elif host != domain and not host.endswith(f".{domain}"):
+                self.report.fail(name, f"{host} is not in the zone {domain}")
             else:
-                self.report.ok(name, f"ISSUED, covers {host}")
+                self.report.ok(name, f"public zone {domain} holds {host}")
 
     # -- versions ---------------------------------------------------------------------------
 

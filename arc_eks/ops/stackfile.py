@@ -112,9 +112,13 @@ class StackExpectations:
 
     @property
     def webhook_hostname(self) -> str | None:
-        """The host name GitHub delivers webhooks to, when the stack names one."""
-        value = getattr(self.stack.controller, "webhook_hostname", None)
-        return value if isinstance(value, str) and value else None
+        """The host name GitHub delivers webhooks to (required with a certificate)."""
+        return self.stack.controller.webhook_hostname
+
+    @property
+    def webhook_hosted_zone_id(self) -> str | None:
+        """The Route 53 zone the stack creates the webhook's alias record in, if any."""
+        return self.stack.controller.webhook_hosted_zone_id
 
 
 def node_groups(stack: StackConfig, pools: list[ResolvedPool]) -> list[NodeGroupExpectation]:
