@@ -41,7 +41,6 @@ from tests.pool_fixtures import fake_cluster, stack_config, write_team
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "isolation-teams"
 K8S_VERSION = f"{versions.KUBERNETES_VERSION}.0"
-NODE_SELECTOR = {"arc-eks.io/node-role": "runners"}
 RELEASED_CRDS = ("charts", "actions-runner-controller-0.23.7", "actions-runner-controller", "crds")
 
 
@@ -65,8 +64,12 @@ def test_runner_pods_run_seccomp_runtime_default_and_only_kubernetes_mode_gets_t
     key: str, reference_dir: Path
 ) -> None:
     pool = _pool(key)
-    deployment = runner_deployment_manifest(pool, node_selector=NODE_SELECTOR)
+    where = placement(pool, "perTeam")
+    deployment = runner_deployment_manifest(
+        pool, node_selector=where.node_selector, tolerations=where.tolerations
+    )
     spec = deployment["spec"]["template"]["spec"]
+    assert spec["tolerations"] == where.tolerations and spec["nodeSelector"] == where.node_selector
     assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     needs_token = pool.spec.docker == DockerMode.KUBERNETES
     assert spec["automountServiceAccountToken"] is needs_token
