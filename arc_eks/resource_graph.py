@@ -1,6 +1,6 @@
 """What waits for what: the deployment order of a program's resources, from what it registered.
 
-Pure analysis over the resources an offline run captured (`arc_eks.offline`): no Pulumi runtime.
+Pure analysis over the resources an offline run captured (`arc_eks.review.offline`): no Pulumi runtime.
 A resource waits for
 
 - every URN in its `dependencies` (explicit `depends_on` plus the resources its inputs came from;
@@ -49,7 +49,7 @@ SLOW_WEIGHTS: dict[str, int] = {
 
 
 class Registered(Protocol):
-    """The fields of a captured resource the graph reads (`offline.CapturedResource` has them)."""
+    """The fields of a captured resource the graph reads (`arc_eks.review.offline.CapturedResource` has them)."""
 
     @property
     def urn(self) -> str: ...

@@ -22,7 +22,7 @@ import yaml
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR))
 
-from arc_eks import review  # noqa: E402
+from arc_eks.review import run as review  # noqa: E402
 
 POOLS_PER_TEAM = 10
 BUCKET = "acme-build-cache"
@@ -74,6 +74,7 @@ def bench(pools: int, *, write: bool) -> tuple[float, review.ReviewResult]:
         started = time.perf_counter()
         result = review.run_review(
             "dev",
+            project_dir=PROJECT_DIR,
             teams_dir=teams_dir,
             out_dir=out_dir if write else None,
             set_config={"arc-eks:teams": allowlist},

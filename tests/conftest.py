@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from arc_eks.offline import (
+from arc_eks.review.offline import (
     OFFLINE_SECRET_PREFIX,
     ProgramRun,
     config_map_from_stack_file,

@@ -11,7 +11,7 @@ import yaml
 
 from arc_eks.components.handles import ClusterHandles
 from arc_eks.config.stack import StackConfig
-from arc_eks.offline import FAKE_ACCOUNT, FAKE_OIDC_ID, FAKE_REGION
+from arc_eks.review.offline import FAKE_ACCOUNT, FAKE_OIDC_ID, FAKE_REGION
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TEAMS_DIR = PROJECT_DIR / "teams"

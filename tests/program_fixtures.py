@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from arc_eks.offline import OFFLINE_SECRET_PREFIX, ProgramRun, run_program
+from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, ProgramRun, run_program
 
 ADMIN = "arn:aws:iam::111122223333:role/ops/platform-admin"
 ONCALL = "arn:aws:iam::111122223333:role/platform-oncall"

@@ -13,7 +13,7 @@ import pytest
 from arc_eks import access
 from arc_eks.components import cluster as cluster_module
 from arc_eks.errors import ConfigError
-from arc_eks.offline import ArcMocks
+from arc_eks.review.offline import ArcMocks
 from tests.program_fixtures import ADMIN, ONCALL, pool, run_fixture, write_teams
 
 

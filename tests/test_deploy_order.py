@@ -10,8 +10,8 @@ import pytest
 
 from arc_eks import resource_graph
 from arc_eks.components import actions_runner_controller, cert_manager, cluster_autoscaler
-from arc_eks.offline import CapturedResource, ProgramRun
 from arc_eks.resource_graph import ResourceGraph, in_cluster_order_problems
+from arc_eks.review.offline import CapturedResource, ProgramRun
 from tests.program_fixtures import pool, run_fixture, write_teams
 
 NODE_GROUP = "eks:index:ManagedNodeGroup"

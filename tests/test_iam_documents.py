@@ -17,7 +17,7 @@ from arc_eks.builders.iam import (
     service_account_subject,
 )
 from arc_eks.components.irsa_trust import irsa_trust_policy_json
-from arc_eks.offline import run_program
+from arc_eks.review.offline import run_program
 
 ISSUER_HOST = "oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"
 PROVIDER_ARN = f"arn:aws:iam::123456789012:oidc-provider/{ISSUER_HOST}"

@@ -35,8 +35,8 @@ from arc_eks.builders.runner import (
 )
 from arc_eks.config.teams import DockerMode, ResolvedPool, load_team_pools
 from arc_eks.errors import ConfigError
-from arc_eks.offline import ProgramRun, run_program
 from arc_eks.pools import build_runner_pools, check_runner_namespaces
+from arc_eks.review.offline import ProgramRun, run_program
 from tests.pool_fixtures import fake_cluster, stack_config, write_team
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "isolation-teams"
@@ -469,7 +469,7 @@ def test_runners_wait_for_default_deny_and_hooks_rights_wait_for_the_fence(
 def stack_run() -> ProgramRun:
     """The whole program for a stack file and team files of this test's own."""
     from arc_eks import program
-    from arc_eks.offline import config_map_from_stack_file
+    from arc_eks.review.offline import config_map_from_stack_file
     from tests.conftest import PROJECT_DIR, default_secrets
 
     config, secret_keys = config_map_from_stack_file(FIXTURES.parent / "isolation-stack.yaml")

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from arc_eks.offline import CapturedResource, ProgramRun
-from arc_eks.review_policies import run_policies
+from arc_eks.review.offline import CapturedResource, ProgramRun
+from arc_eks.review.policies import run_policies
 from tests.test_node_groups import _run
 
 RD = "kubernetes:actions.summerwind.dev/v1alpha1:RunnerDeployment"

@@ -22,7 +22,12 @@ from arc_eks.builders.node_groups import (
     plan_runner_node_groups,
 )
 from arc_eks.config.teams import load_team_pools
-from arc_eks.offline import CapturedResource, ProgramRun, config_map_from_stack_file, run_program
+from arc_eks.review.offline import (
+    CapturedResource,
+    ProgramRun,
+    config_map_from_stack_file,
+    run_program,
+)
 from tests.pool_fixtures import stack_config
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -229,7 +234,7 @@ def test_plan_without_dind_pools_has_no_privileged_group() -> None:
 
 
 def _stack_rule(resources: list[CapturedResource], name: str) -> list[str]:
-    from arc_eks.review_policies import run_policies
+    from arc_eks.review.policies import run_policies
 
     _policies, findings = run_policies(resources, {"all": "mandatory"})
     return [f.message for f in findings if f.policy == name and not f.skipped]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from arc_eks import versions
-from arc_eks.offline import OFFLINE_SECRET_PREFIX, CapturedResource, ProgramRun, is_secret
+from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, CapturedResource, ProgramRun, is_secret
 from tests.conftest import PROJECT_DIR, STACKS, run_stack
 
 LOG_TYPES = {"api", "audit", "authenticator", "controllerManager", "scheduler"}

@@ -24,7 +24,7 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from arc_eks import review_policies
+from arc_eks.review import policies as review_policies
 from policies.arc_policies import registry
 from policies.arc_policies.testing import UNKNOWN_SENTINELS, urn_for, wire_properties
 from tests.policy_baselines import TYPES, baseline, mutate

@@ -12,8 +12,8 @@ import pytest
 
 from arc_eks.config.stack import StackConfig
 from arc_eks.config.teams import load_team_pools
-from arc_eks.offline import ArcMocks, ProgramRun, run_program
 from arc_eks.pools import PoolsResult, build_runner_pools
+from arc_eks.review.offline import ArcMocks, ProgramRun, run_program
 from tests.pool_fixtures import (
     ISSUER,
     TEAMS_DIR,
@@ -228,7 +228,7 @@ def test_preview_knows_which_service_account_before_the_role_exists() -> None:
     from pulumi.runtime import rpc
 
     from arc_eks import program
-    from arc_eks.offline import ArcMocks, config_map_from_stack_file, run_program, stack_file
+    from arc_eks.review.offline import ArcMocks, config_map_from_stack_file, run_program, stack_file
     from tests.conftest import PROJECT_DIR, default_secrets
 
     class RolesUnknownInPreview(ArcMocks):

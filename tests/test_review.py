@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from arc_eks import review, review_artifacts, review_policies
-from arc_eks.offline import OFFLINE_SECRET_PREFIX, CapturedResource
+from arc_eks.review import artifacts as review_artifacts
+from arc_eks.review import policies as review_policies
+from arc_eks.review import run as review
+from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, CapturedResource
 from policies.arc_policies import registry
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -27,7 +29,7 @@ LOOSENED_TEAMS = {
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
 def shipped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     out = tmp_path_factory.mktemp(f"review-{request.param}")
-    return review.run_review(request.param, out_dir=out)
+    return review.run_review(request.param, project_dir=PROJECT_DIR, out_dir=out)
 
 
 def test_shipped_stack_review_is_clean(shipped: review.ReviewResult) -> None:
@@ -74,7 +76,11 @@ def test_artifacts_are_written_and_secrets_masked(shipped: review.ReviewResult) 
 
 def test_insecure_team_fails_with_the_right_rules(tmp_path: Path) -> None:
     result = review.run_review(
-        "prod", teams_dir=INSECURE_TEAM_DIR, set_config=LOOSENED_TEAMS, out_dir=tmp_path
+        "prod",
+        project_dir=PROJECT_DIR,
+        teams_dir=INSECURE_TEAM_DIR,
+        set_config=LOOSENED_TEAMS,
+        out_dir=tmp_path,
     )
     assert result.config_errors == []
     assert result.exit_code == 1
@@ -90,7 +96,11 @@ def test_insecure_team_fails_with_the_right_rules(tmp_path: Path) -> None:
 
 def test_same_team_in_dev_is_only_advised(tmp_path: Path) -> None:
     result = review.run_review(
-        "dev", teams_dir=INSECURE_TEAM_DIR, set_config=LOOSENED_TEAMS, out_dir=None
+        "dev",
+        project_dir=PROJECT_DIR,
+        teams_dir=INSECURE_TEAM_DIR,
+        set_config=LOOSENED_TEAMS,
+        out_dir=None,
     )
     assert result.exit_code == 0
     assert "aws-iam-irsa-no-wildcard-s3" in {f.policy for f in result.advisory}
@@ -98,14 +108,18 @@ def test_same_team_in_dev_is_only_advised(tmp_path: Path) -> None:
 
 def test_invalid_stack_config_exits_2() -> None:
     result = review.run_review(
-        "dev", set_config={"arc-eks:nodeGroup": {"instanceType": "m5.large"}}
+        "dev",
+        project_dir=PROJECT_DIR,
+        set_config={"arc-eks:nodeGroup": {"instanceType": "m5.large"}},
     )
     assert result.exit_code == 2
     assert "instanceType" in review.render(result)
 
 
 def test_cli_prints_plan_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = review.main(["--stack", "prod", "--out", str(tmp_path / "out")])
+    code = review.main(
+        ["--stack", "prod", "--project-dir", str(PROJECT_DIR), "--out", str(tmp_path / "out")]
+    )
     printed = capsys.readouterr().out
     assert code == 0
     assert "eks:index:ManagedNodeGroup" in printed and "instanceTypes=" in printed

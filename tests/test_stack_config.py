@@ -126,8 +126,8 @@ def test_every_problem_is_listed_at_once() -> None:
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_preflight_lists_missing_secrets_of_each_shipped_stack(env: str) -> None:
-    from arc_eks.offline import stack_file
     from arc_eks.ops.stackfile import check_stack_file
+    from arc_eks.review.offline import stack_file
     from tests.conftest import PROJECT_DIR
 
     problems = check_stack_file(stack_file(PROJECT_DIR, env), env)
@@ -154,7 +154,7 @@ def test_config_as_the_cli_passes_it_in_the_environment(monkeypatch: pytest.Monk
     import json
 
     from arc_eks import program
-    from arc_eks.offline import config_map_from_stack_file, run_program, stack_file
+    from arc_eks.review.offline import config_map_from_stack_file, run_program, stack_file
     from tests.conftest import PROJECT_DIR, default_secrets
 
     config, secret_keys = config_map_from_stack_file(stack_file(PROJECT_DIR, "dev"))

@@ -13,7 +13,7 @@ import pytest
 from arc_eks import versions
 from arc_eks.components.addons import CoreDns, CoreDnsArgs
 from arc_eks.config import stack as stack_config
-from arc_eks.offline import ArcMocks, ProgramRun, run_program
+from arc_eks.review.offline import ArcMocks, ProgramRun, run_program
 from tests.program_fixtures import pool, run_fixture, write_teams
 
 NEXT = "1.36"

@@ -17,7 +17,7 @@ from arc_eks.components.actions_runner_controller import (
 from arc_eks.config.loader import GitHubSecrets
 from arc_eks.config.stack import ControllerConfig, GitHubConfig
 from arc_eks.errors import ConfigError
-from arc_eks.offline import ArcMocks, run_program
+from arc_eks.review.offline import ArcMocks, run_program
 from tests.program_fixtures import pool, run_fixture, write_teams
 
 CERT = "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"

@@ -1,7 +1,8 @@
 """Offline review of one environment: `python -m arc_eks.review --stack dev` (`make review`).
 
-No AWS credentials and no Pulumi CLI: the program runs under Pulumi mocks with the stack's real
-config (stacks/Pulumi.<env>.yaml, placeholder values for its secrets) and the team files. Then:
+No AWS credentials and no Pulumi CLI (run from the project folder, or give `--project-dir`):
+the program runs under Pulumi mocks with the stack's real config (stacks/Pulumi.<env>.yaml,
+placeholder values for its secrets) and the team files. Then:
 
 1. prints the planned resources (type, name, the inputs that matter);
 2. writes the Kubernetes manifests, IAM documents and Helm values it would apply, secrets masked,
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -28,10 +28,12 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
-from arc_eks import program, resource_graph, review_artifacts, review_policies
+from arc_eks import program, resource_graph
 from arc_eks.config.loader import NAMESPACE, SECRET_KEYS
 from arc_eks.errors import ConfigError
-from arc_eks.offline import (
+from arc_eks.review import artifacts as review_artifacts
+from arc_eks.review import policies as review_policies
+from arc_eks.review.offline import (
     OFFLINE_SECRET_PREFIX,
     CapturedResource,
     config_map_from_stack_file,
@@ -39,7 +41,6 @@ from arc_eks.offline import (
     stack_file,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 MASK = review_artifacts.MASK
 
 # The inputs worth a reviewer's eye, per type (dotted paths into the camelCase inputs).
@@ -138,7 +139,7 @@ def offline_config(
 def run_review(
     stack: str,
     *,
-    project_dir: Path = PROJECT_DIR,
+    project_dir: Path,
     teams_dir: Path | None = None,
     out_dir: Path | None = None,
     set_config: Mapping[str, Any] | None = None,
@@ -298,14 +299,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=None, help="artifact folder (default build/review/<stack>/)"
     )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="the project folder with stacks/, teams/ and policies/ (default: the current folder)",
+    )
     args = parser.parse_args(argv)
-    if not stack_file(PROJECT_DIR, args.stack).is_file():
-        parser.error(f"no stack file {stack_file(PROJECT_DIR, args.stack)}")
-    out_dir = args.out or PROJECT_DIR / "build" / "review" / args.stack
-    result = run_review(args.stack, teams_dir=args.teams_dir, out_dir=out_dir)
+    project_dir = args.project_dir.resolve()
+    if not stack_file(project_dir, args.stack).is_file():
+        parser.error(f"no stack file {stack_file(project_dir, args.stack)}")
+    out_dir = args.out or project_dir / "build" / "review" / args.stack
+    result = run_review(
+        args.stack, project_dir=project_dir, teams_dir=args.teams_dir, out_dir=out_dir
+    )
     print(render(result))
     return result.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

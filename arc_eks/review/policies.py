@@ -23,7 +23,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from arc_eks.offline import CapturedResource
+from arc_eks.review.offline import CapturedResource
 from policies.arc_policies import registry
 from policies.arc_policies.testing import (
     Report,

@@ -22,7 +22,7 @@ from kubernetes_validate import utils as kubernetes_validate_utils
 from parliament import analyze_policy_string
 from parliament import config as parliament_config
 
-from arc_eks.offline import CapturedResource
+from arc_eks.review.offline import CapturedResource
 from arc_eks.versions import KUBERNETES_VERSION
 
 MASK = "***MASKED***"
