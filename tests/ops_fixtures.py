@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ import botocore.loaders
 import botocore.session
 import pytest
 import yaml
+from botocore.awsrequest import AWSResponse
+from botocore.validate import ParamValidator
 from moto import mock_aws
 
 REGION = "eu-west-1"
@@ -161,3 +163,29 @@ def aws_session(**credentials: str) -> boto3.Session:
     core = botocore.session.get_session()
     core.register_component("data_loader", _LOADER)
     return boto3.Session(botocore_session=core, region_name=REGION, **credentials)
+
+
+def answer(
+    client: Any, operation: str, respond: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    """Answer `operation` on this (moto) client with `respond(api_params)`, shape-validated
+    against the service model: for APIs moto lacks, while the client's other calls reach moto.
+    (botocore's before-call hook, the mechanism its Stubber uses.)"""
+    captured: dict[str, Any] = {}
+
+    def capture(params: dict[str, Any], **_: Any) -> None:
+        captured.clear()
+        captured.update(params)
+
+    def reply(model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        body = respond(dict(captured))
+        report = ParamValidator().validate(body, model.output_shape)
+        assert not report.has_errors(), report.generate_report()
+        return AWSResponse("https://stub", 200, {}, None), {
+            **body,
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", capture)
+    client.meta.events.register(f"before-call.{service}.{operation}", reply)

@@ -17,7 +17,15 @@ from arc_eks.ops.checks import Aws, Report, Status
 from arc_eks.ops.preflight import covers, main, run
 from arc_eks.ops.stackfile import ADDON_PIN_FIELDS, addons
 from arc_eks.versions import KUBERNETES_VERSION
-from tests.ops_fixtures import ACCOUNT, ADMIN_ROLE, REGION, account, aws_session, write_project
+from tests.ops_fixtures import (
+    ACCOUNT,
+    ADMIN_ROLE,
+    REGION,
+    account,
+    answer,
+    aws_session,
+    write_project,
+)
 
 EBS = "aws-ebs-csi-driver"
 __all__ = ["account"]  # the fixture, imported
@@ -270,6 +278,41 @@ def test_quotas_too_small_for_the_maximum_sizes_fail(account: None, tmp_path: Pa
     assert "L-1216C47A to at least 24" in detail
     status, detail = found["quota/elastic-ips"]
     assert status is Status.FAIL and "L-0263D0A3 to at least 2" in detail
+
+
+def test_a_local_zone_the_program_would_pick_fails(account: None, tmp_path: Path) -> None:
+    """Opted-in Local Zones are in the data source's list and sort first by name."""
+    key = seed()
+    aws = Aws(REGION, admin_session())
+
+    def zones(params: dict[str, Any]) -> dict[str, Any]:
+        def zone(name: str, kind: str, zone_id: str) -> dict[str, Any]:
+            return {
+                "ZoneName": name,
+                "ZoneId": zone_id,
+                "ZoneType": kind,
+                "State": "available",
+                "RegionName": REGION,
+                "OptInStatus": "opted-in" if kind == "local-zone" else "opt-in-not-required",
+                "GroupName": f"{REGION}-xyz-1" if kind == "local-zone" else REGION,
+                "NetworkBorderGroup": REGION,
+                "Messages": [],
+            }
+
+        assert params["Filters"] == [{"Name": "state", "Values": ["available"]}]
+        return {
+            "AvailabilityZones": [
+                zone(f"{REGION}a", "availability-zone", "euw1-az1"),
+                zone(f"{REGION}b", "availability-zone", "euw1-az2"),
+                zone(f"{REGION}-xyz-1a", "local-zone", "euw1-xyz1-az1"),
+            ]
+        }
+
+    answer(aws.client("ec2"), "DescribeAvailabilityZones", zones)
+    found = lines(preflight(tmp_path, aws, kms_key_arn=key))
+    status, detail = found["availability-zones"]
+    assert status is Status.FAIL
+    assert f"subnets in {REGION}-xyz-1a (local-zone" in detail
 
 
 def test_the_clusters_own_nodes_are_not_counted_twice(account: None, tmp_path: Path) -> None:

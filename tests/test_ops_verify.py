@@ -21,9 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
-from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
-from botocore.validate import ParamValidator
 
 from arc_eks.builders.iam import irsa_trust_policy
 from arc_eks.builders.s3_grants import pool_permission_policy
@@ -34,36 +32,12 @@ from arc_eks.ops.checks import Aws, Report, Status
 from arc_eks.ops.kube import ARC_GROUP, InCluster, helm_releases
 from arc_eks.ops.stackfile import StackExpectations, load_expectations
 from tests.fake_kube import FakeKube, serve
-from tests.ops_fixtures import ACCOUNT, REGION, account, aws_session, write_project
+from tests.ops_fixtures import ACCOUNT, REGION, account, answer, aws_session, write_project
 
 __all__ = ["account"]  # the fixture, imported
 
 CLUSTER = "arc-eks-test"
 THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
-
-
-def answer(
-    client: Any, operation: str, respond: Callable[[dict[str, Any]], dict[str, Any]]
-) -> None:
-    """Answer `operation` on this (moto) client with `respond(api_params)`, shape-validated."""
-    captured: dict[str, Any] = {}
-
-    def capture(params: dict[str, Any], **_: Any) -> None:
-        captured.clear()
-        captured.update(params)
-
-    def reply(model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        body = respond(dict(captured))
-        report = ParamValidator().validate(body, model.output_shape)
-        assert not report.has_errors(), report.generate_report()
-        return AWSResponse("https://stub", 200, {}, None), {
-            **body,
-            "ResponseMetadata": {"HTTPStatusCode": 200},
-        }
-
-    service = client.meta.service_model.service_id.hyphenize()
-    client.meta.events.register(f"before-parameter-build.{service}.{operation}", capture)
-    client.meta.events.register(f"before-call.{service}.{operation}", reply)
 
 
 def evaluate(policy: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> str:

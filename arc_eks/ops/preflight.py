@@ -127,13 +127,14 @@ class Preflight:
             response = ec2.describe_availability_zones(
                 Filters=[{"Name": "state", "Values": ["available"]}]
             )
-            # The program takes the first N available zones, in name order, like the
-            # aws.getAvailabilityZones data source it uses.
-            available = sorted(
-                z["ZoneName"]
+            # The program takes the first N zones of the aws.getAvailabilityZones data source
+            # (state available): sorted by name, and including opted-in Local and Wavelength
+            # Zones, whose names sort before the region's own (`eu-west-1-xyz-1a` < `eu-west-1a`).
+            kinds = {
+                z["ZoneName"]: z.get("ZoneType", "availability-zone")
                 for z in response["AvailabilityZones"]
-                if z.get("ZoneType", "availability-zone") == "availability-zone"
-            )
+            }
+            available = sorted(kinds)
             if len(available) < count:
                 self.report.fail(
                     name,
@@ -141,6 +142,15 @@ class Preflight:
                     f"{len(available)} available zone(s): {', '.join(available) or 'none'}",
                 )
                 return available
+            odd = [z for z in available[:count] if kinds[z] != "availability-zone"]
+            if odd:
+                self.report.fail(
+                    name,
+                    f"the program would place subnets in {', '.join(odd)} "
+                    f"({', '.join(kinds[z] for z in odd)}, which the EKS control plane cannot "
+                    "use): opt out of that zone group, or use network.existingVpc",
+                )
+                return available[:count]
             zones = available[:count]
             self.report.ok(name, f"{', '.join(zones)} (first {count} available)")
             return zones
