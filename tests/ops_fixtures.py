@@ -24,6 +24,7 @@ KMS_PLACEHOLDER = "KMS_KEY_ARN"
 
 STACK: dict[str, Any] = {
     "aws:region": REGION,
+    "aws:allowedAccountIds": [ACCOUNT],
     "arc-eks:network": {
         "vpcCidr": "10.40.0.0/16",
         "availabilityZoneCount": 2,
@@ -45,13 +46,14 @@ STACK: dict[str, Any] = {
     "arc-eks:githubToken": {"secure": "v1:c2VjcmV0:AAAAAAAAAAAA"},
     "arc-eks:teams": {
         "blue": {
+            "organizations": ["acme"],
             "s3Buckets": [
                 {"bucket": "blue-cache"},
                 {"bucket": "shared-artifacts"},
                 {"bucket": "partner-drop", "accountId": "444455556666"},
-            ]
+            ],
         },
-        "green": {"s3Buckets": [{"bucket": "green-cache"}]},
+        "green": {"organizations": ["acme"], "s3Buckets": [{"bucket": "green-cache"}]},
     },
 }
 

@@ -10,23 +10,29 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from arc_eks.components.handles import ClusterHandles
-from arc_eks.config.stack import StackConfig
+from arc_eks.config.stack import PIN_REGISTRIES, StackConfig
 from arc_eks.review.offline import FAKE_ACCOUNT, FAKE_OIDC_ID, FAKE_REGION
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 TEAMS_DIR = PROJECT_DIR / "teams"
+EXAMPLE_ECR = "111122223333.dkr.ecr.eu-west-1.amazonaws.com"
 ISSUER = f"oidc.eks.{FAKE_REGION}.amazonaws.com/id/{FAKE_OIDC_ID}"
 
 ALLOWLIST: dict[str, Any] = {
-    "payments": {"s3Buckets": [{"bucket": "acme-build-cache"}, {"bucket": "acme-artifacts"}]},
+    "payments": {
+        "organizations": ["acme"],
+        "s3Buckets": [{"bucket": "acme-build-cache"}, {"bucket": "acme-artifacts"}],
+    },
     "data-platform": {
+        "organizations": ["acme"],
+        "runnerGroups": ["data-platform"],
         "s3Buckets": [
             {"bucket": "acme-ml-datasets"},
             {"bucket": "partner-exchange", "accountId": "444455556666"},
         ],
         "maxRunnersPerPool": 10,
     },
-    "web": {},
+    "web": {"organizations": ["acme"]},
 }
 
 
@@ -35,6 +41,8 @@ def stack_config(env: str = "dev", **overrides: Any) -> StackConfig:
         "environment": env,
         "cluster": {"publicAccessCidrs": ["203.0.113.0/24"]},
         "teams": ALLOWLIST,
+        # The shipped stacks allow their account's ECR through aws:allowedAccountIds.
+        "images": {"allowedRegistries": [*PIN_REGISTRIES, EXAMPLE_ECR]},
     }
     raw.update(overrides)
     return StackConfig.model_validate(raw)

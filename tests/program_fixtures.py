@@ -23,7 +23,10 @@ def stack_config(**overrides: Any) -> dict[str, Any]:
         "nodeGroup": {"minSize": 1, "desiredSize": 1, "maxSize": 3},
         "github": {"auth": "pat"},
         "controller": {"replicas": 1},
-        "teams": {"alpha": {"maxRunnersPerPool": 5}, "beta": {"maxRunnersPerPool": 5}},
+        "teams": {
+            "alpha": {"organizations": ["example"], "maxRunnersPerPool": 5},
+            "beta": {"organizations": ["example"], "maxRunnersPerPool": 5},
+        },
     }
     config.update(overrides)
     return config

@@ -27,7 +27,7 @@ def _pool(tmp_path: Path, docker: str) -> Any:
         "pools": [
             {
                 "name": "build",
-                "scope": {"organization": "example"},
+                "scope": {"organization": "acme"},
                 "labels": ["linux", "build"],
                 "docker": docker,
                 "autoscaling": {"min": 1, "max": 2},

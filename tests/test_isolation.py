@@ -33,6 +33,7 @@ from arc_eks.builders.runner import (
     runner_deployment_manifest,
     service_account_manifest,
 )
+from arc_eks.config.pool_spec import PoolSpec
 from arc_eks.config.teams import DockerMode, ResolvedPool, load_team_pools
 from arc_eks.errors import ConfigError
 from arc_eks.pools import build_runner_pools, check_runner_namespaces
@@ -45,7 +46,9 @@ RELEASED_CRDS = ("charts", "actions-runner-controller-0.23.7", "actions-runner-c
 
 
 def _stack() -> Any:
-    return stack_config("dev", teams={"alpha": {}, "beta": {}})
+    return stack_config(
+        "dev", teams={"alpha": {"organizations": ["acme"]}, "beta": {"organizations": ["acme"]}}
+    )
 
 
 POOLS = {p.key: p for p in load_team_pools(FIXTURES, _stack())}
@@ -128,7 +131,6 @@ def test_hooks_role_is_exactly_what_the_hooks_check_for() -> None:
 def test_namespace_clash_and_length_are_refused_before_anything(tmp_path: Path) -> None:
     pool = {
         "scope": {"repository": "acme/app"},
-        "labels": ["linux"],
         "docker": "kubernetes",
         "environments": ["dev"],
         "autoscaling": {
@@ -137,18 +139,48 @@ def test_namespace_clash_and_length_are_refused_before_anything(tmp_path: Path) 
             "metric": {"type": "TotalNumberOfQueuedAndInProgressWorkflowRuns"},
         },
     }
-    # Team "a" pool "b-c" and team "a-b" pool "c" would share runners-a-b-c.
-    write_team(tmp_path, "aaa", {"team": "aaa", "pools": [{**pool, "name": "b-c"}]})
-    write_team(tmp_path, "aaa-b", {"team": "aaa-b", "pools": [{**pool, "name": "c"}]})
-    write_team(tmp_path, "long" * 8, {"team": "long" * 8, "pools": [{**pool, "name": "x" * 40}]})
-    stack = stack_config("dev", teams={"aaa": {}, "aaa-b": {}, "long" * 8: {}})
-    pools = load_team_pools(tmp_path, stack)
+    # Team "aaa" pool "b-c" and team "aaa-b" pool "c" would share runners-aaa-b-c.
+    write_team(
+        tmp_path, "aaa", {"team": "aaa", "pools": [{**pool, "name": "b-c", "labels": ["a1"]}]}
+    )
+    write_team(
+        tmp_path, "aaa-b", {"team": "aaa-b", "pools": [{**pool, "name": "c", "labels": ["a2"]}]}
+    )
+    long_team = "long" * 8
+    write_team(
+        tmp_path,
+        long_team,
+        {"team": long_team, "pools": [{**pool, "name": "x" * 40, "labels": ["l"]}]},
+    )
+    granted = {"organizations": ["acme"]}
+    stack = stack_config("dev", teams={"aaa": granted, "aaa-b": granted, long_team: granted})
+    # Refused when the team files are read, before any pool is built.
     with pytest.raises(ConfigError) as raised:
-        check_runner_namespaces(pools)
+        load_team_pools(tmp_path, stack)
     text = str(raised.value)
-    assert "runners-aaa-b-c" in text and "taken by pool" in text
-    assert "longer than Kubernetes' 63 characters" in text
+    assert "'aaa-b-c' in IAM and Kubernetes" in text
+    assert f"runners-{long_team}-{'x' * 40}" in text and "over Kubernetes' 63 characters" in text
     assert len(raised.value.problems) == 2
+    # The program's own check (for pools built without the team files) sees the same clash.
+    clash = [
+        ResolvedPool(
+            t,
+            "dev",
+            f"teams/{t}.yaml",
+            PoolSpec.model_validate(
+                {
+                    **{k: v for k, v in pool.items() if k != "environments"},
+                    "name": n,
+                    "labels": ["z"],
+                }
+            ),
+            (),
+        )
+        for t, n in (("aaa", "b-c"), ("aaa-b", "c"))
+    ]
+    with pytest.raises(ConfigError) as raised:
+        check_runner_namespaces(clash)
+    assert "runners-aaa-b-c" in str(raised.value) and "taken by pool" in str(raised.value)
     check_runner_namespaces(list(POOLS.values()))  # the fixture's pools are fine
 
 

@@ -224,7 +224,8 @@ def test_everything_in_cluster_waits_for_every_node_group(per_team: ProgramRun) 
 
 
 def test_plan_without_dind_pools_has_no_privileged_group() -> None:
-    stack = stack_config("dev", teams={"alpha": {}, "beta": {}})
+    granted = {"organizations": ["acme"]}
+    stack = stack_config("dev", teams={"alpha": granted, "beta": granted})
     pools = [p for p in load_team_pools(TEAMS, stack) if p.spec.docker != "dind"]
     plans = plan_runner_node_groups(pools, privileged_isolation="perTeam", max_size=5)
     assert [(p.isolation, p.privileged, p.teams) for p in plans] == [

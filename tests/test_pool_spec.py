@@ -26,6 +26,7 @@ from arc_eks.config.pool_spec import (
 from arc_eks.config.stack import BucketAllowance, TeamAllowance
 
 ALLOWANCE = TeamAllowance(
+    organizations=["acme"],
     s3_buckets=[BucketAllowance(bucket="acme-build-cache"), BucketAllowance(bucket="acme-logs")],
     max_runners_per_pool=8,
 )
@@ -36,7 +37,12 @@ MEMORY_ROOM = NODE.allocatable_memory_mib - DAEMONSET_RESERVED_MEMORY_MIB
 
 
 def pool(**overrides: Any) -> dict[str, Any]:
-    raw: dict[str, Any] = {"name": "build", "scope": {"organization": "acme"}, "docker": "none"}
+    raw: dict[str, Any] = {
+        "name": "build",
+        "scope": {"organization": "acme"},
+        "docker": "none",
+        "labels": ["ci"],
+    }
     raw.update(overrides)
     return raw
 
@@ -338,9 +344,9 @@ def test_min_and_max_without_a_team_ceiling() -> None:
 def test_team_ceiling_for_explicit_and_default_max() -> None:
     refused(pool(autoscaling={"max": 9}), "autoscaling.max", "8", allowance=ALLOWANCE)
     accepted(pool(autoscaling={"max": 8}), allowance=ALLOWANCE)
-    small = TeamAllowance(max_runners_per_pool=4)
+    small = TeamAllowance(organizations=["acme"], max_runners_per_pool=4)
     refused(pool(), "", "maxRunnersPerPool", allowance=small)
-    accepted(pool(), allowance=TeamAllowance(max_runners_per_pool=5))
+    accepted(pool(), allowance=TeamAllowance(organizations=["acme"], max_runners_per_pool=5))
     accepted(pool(autoscaling={"max": 4}), allowance=small)
 
 
@@ -458,7 +464,12 @@ def test_percentage_busy_boundaries_accepted_and_threshold_order() -> None:
 def test_queued_metric_needs_repositories_unless_scoped_to_one() -> None:
     bare = {"type": "TotalNumberOfQueuedAndInProgressWorkflowRuns"}
     refused(pool(autoscaling={"metric": bare}), "", "repositoryNames")
-    refused(pool(scope={"enterprise": "acme"}, autoscaling={"metric": bare}), "", "repositoryNames")
+    # An enterprise scope cannot use the metric at all (the controller counts repositories' runs).
+    refused(
+        pool(scope={"enterprise": "acme"}, autoscaling={"metric": bare}),
+        "autoscaling",
+        "enterprise",
+    )
     accepted(pool(scope={"repository": "acme/app"}, autoscaling={"metric": bare}))
     accepted(pool(autoscaling={"metric": QUEUED}))
     for name in ("acme/app", "app!", "!app", ""):
@@ -575,10 +586,10 @@ def test_ecr_repository_in_the_team_namespace() -> None:
 
 
 def test_defaults_are_what_the_docs_promise() -> None:
-    spec = accepted({"name": "build", "scope": {"organization": "acme"}})
+    spec = accepted({"name": "build", "scope": {"organization": "acme"}, "labels": ["ci"]})
     assert spec.docker == DockerMode.DIND
     assert spec.docker_resources is None and spec.runner_image is None and spec.group is None
-    assert spec.labels == [] and spec.s3 == [] and spec.ecr == [] and spec.work_volume is None
+    assert spec.labels == ["ci"] and spec.s3 == [] and spec.ecr == [] and spec.work_volume is None
     assert spec.resources == RUNNER_RESOURCES_DEFAULT
     assert RUNNER_RESOURCES_DEFAULT.model_dump() == {
         "requests": {"cpu": "500m", "memory": "1Gi"},

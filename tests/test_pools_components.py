@@ -171,6 +171,7 @@ def test_adding_a_pool_changes_no_other_resource(tmp_path: Path) -> None:
         {
             "name": "e2e",
             "scope": {"organization": "acme"},
+            "labels": ["web-e2e"],
             "docker": "none",
             "autoscaling": {"min": 1, "max": 4},
             "environments": ["prod"],
@@ -198,6 +199,7 @@ def test_adding_a_pool_to_the_whole_program_changes_no_other_resource(tmp_path: 
         {
             "name": "release",
             "scope": {"repository": "acme/payments-api"},
+            "labels": ["payments-release"],
             "docker": "dind",
             "autoscaling": {"min": 1, "max": 2},
             "s3": [{"bucket": "acme-artifacts", "prefix": "payments/", "access": "write"}],

@@ -21,7 +21,11 @@ INSECURE_TEAM_DIR = PROJECT_DIR / "tests" / "fixtures" / "insecure-team"
 # The careless platform change the insecure team relies on: its bucket and a pool cap of 100.
 LOOSENED_TEAMS = {
     "arc-eks:teams": {
-        "intruder": {"s3Buckets": [{"bucket": "acme-prod-secrets"}], "maxRunnersPerPool": 100}
+        "intruder": {
+            "organizations": ["acme"],
+            "s3Buckets": [{"bucket": "acme-prod-secrets"}],
+            "maxRunnersPerPool": 100,
+        }
     }
 }
 

@@ -47,7 +47,7 @@ def test_unknown_top_level_key_is_refused() -> None:
 def test_wrong_type_names_key_value_and_expectation() -> None:
     error = _error_of(set_config={"arc-eks:nodeGroup": {"minSize": "two"}})
     assert "arc-eks:nodeGroup.minSize: got 'two'; expected" in str(error)
-    assert "integer" in str(error)
+    assert "a whole number" in str(error)
 
 
 def test_min_above_max_is_refused() -> None:

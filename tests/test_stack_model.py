@@ -45,19 +45,31 @@ def accepted(raw: dict[str, Any]) -> StackConfig:
 
 
 def test_narrow_ipv4_cidrs() -> None:
-    assert narrow_ipv4_cidrs([CIDR, "0.0.0.0/1", "198.51.100.7/32"]) == [
+    assert narrow_ipv4_cidrs([CIDR, "10.0.0.0/9", "198.51.100.7/32"]) == [
         CIDR,
-        "0.0.0.0/1",
+        "10.0.0.0/9",
         "198.51.100.7/32",
     ]
     for bad, fragment in (
         ("0.0.0.0/0", "whole internet"),
+        ("0.0.0.0/1", "more than a /8"),
         ("10.0.0.1/24", "IPv4 CIDRs"),
         ("2001:db8::/32", "IPv4 CIDRs"),
         ("anywhere", "IPv4 CIDRs"),
     ):
         with pytest.raises(ValueError, match=fragment):
             narrow_ipv4_cidrs([CIDR, bad])
+
+
+def test_cidr_allowlists_are_compared_as_address_space() -> None:
+    # Two halves of the internet are the whole internet, though neither is a /0.
+    with pytest.raises(ValueError, match="whole internet"):
+        narrow_ipv4_cidrs(["0.0.0.0/1", "128.0.0.0/1"])
+    # Many small ranges that add up past a /8 are refused too; exactly a /8 is accepted.
+    with pytest.raises(ValueError, match="more than a /8"):
+        narrow_ipv4_cidrs(["10.0.0.0/8", "11.0.0.0/32"])
+    halves = ["10.0.0.0/9", "10.128.0.0/9"]
+    assert narrow_ipv4_cidrs(halves) == halves
 
 
 def test_public_endpoint_cidrs() -> None:

@@ -17,6 +17,7 @@ def _pool(**overrides: Any) -> dict[str, Any]:
         "name": "build",
         "scope": {"organization": "acme"},
         "docker": "none",
+        "labels": ["payments-ci"],
         "environments": ["dev"],
     }
     pool.update(overrides)
@@ -191,14 +192,12 @@ def test_team_missing_from_the_stack_allowlist(tmp_path: Path) -> None:
 
 def test_grant_without_bucket(tmp_path: Path) -> None:
     message = _problems(tmp_path, [_pool(s3=[{"prefix": "x/", "access": "read"}])])
-    _assert_names(message, "pools[0].s3[0].bucket", "(missing)", "Field required")
+    _assert_names(message, "pools[0].s3[0].bucket", "(missing)", "a value: this key is required")
 
 
 def test_unknown_docker_mode(tmp_path: Path) -> None:
     message = _problems(tmp_path, [_pool(docker="podman")])
-    _assert_names(
-        message, "pools[0].docker", "'podman'", "'dind', 'none', 'kaniko' or 'kubernetes'"
-    )
+    _assert_names(message, "pools[0].docker", "'podman'", "one of dind, none, kaniko or kubernetes")
 
 
 @pytest.mark.parametrize("mode", ["dood", "docker.sock", "host"])
@@ -265,10 +264,10 @@ def test_unparsable_yaml_names_the_file(tmp_path: Path) -> None:
 
 def test_default_max_above_the_team_ceiling(tmp_path: Path) -> None:
     write_team(tmp_path, "web", {"team": "web", "pools": [_pool()]})
-    stack = stack_config("dev", teams={"web": {"maxRunnersPerPool": 3}})
+    stack = stack_config("dev", teams={"web": {"organizations": ["acme"], "maxRunnersPerPool": 3}})
     with pytest.raises(ConfigError) as caught:
         load_team_pools(tmp_path, stack)
-    assert "teams/web.yaml: pools[0]: got" in str(caught.value)
+    assert "teams/web.yaml: pools[0]: got (these settings together)" in str(caught.value)
     assert "autoscaling.max set explicitly: the default (5)" in str(caught.value)
 
 

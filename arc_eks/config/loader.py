@@ -6,6 +6,8 @@ This is the only module that reads Pulumi config; components get typed values.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +39,7 @@ class GitHubSecrets:
 
 def raw_namespace_config(namespace: str = NAMESPACE) -> dict[str, Any]:
     """Every `<namespace>:<key>` the engine passed in, objects decoded from their JSON form."""
-    merged: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    merged = _all_config()
     out: dict[str, Any] = {}
     for full_key, value in merged.items():
         ns, _, key = full_key.partition(":")
@@ -96,18 +98,81 @@ def _require_secret(
     return pulumi.Config(NAMESPACE).require_secret(key)
 
 
+# Config namespaces a stack may set: ours, the AWS provider's, Pulumi's own. Anything else is a
+# typo (`arc_eks:`) whose keys would be silently ignored.
+KNOWN_NAMESPACES = ("arc-eks", "aws", "pulumi")
+# Key names that hold credentials in any namespace (aws:secretKey, aws:accessKey, aws:token, ...).
+_CREDENTIAL_KEY = re.compile(
+    r"(secret|token|password|passphrase|private.?key|access.?key|credential)", re.IGNORECASE
+)
+
+
+def _all_config() -> dict[str, Any]:
+    return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+
+
+def namespace_problems(keys: Iterable[str], secret_keys: set[str]) -> list[ConfigProblem]:
+    """Unknown namespaces, and credentials of any namespace set in plain text (never echoed)."""
+    problems = []
+    for full_key in sorted(keys):
+        ns, sep, key = full_key.partition(":")
+        if not sep or ns not in KNOWN_NAMESPACES:
+            problems.append(
+                ConfigProblem(
+                    SOURCE,
+                    full_key if len(full_key) <= 80 else full_key[:77] + "...",
+                    "(a key of an unknown namespace; its value is not shown)",
+                    f"keys under {', '.join(n + ':' for n in KNOWN_NAMESPACES)} only (a "
+                    "misspelt namespace is otherwise ignored)",
+                )
+            )
+        elif (
+            _CREDENTIAL_KEY.search(key)
+            and full_key not in secret_keys
+            and not (ns == NAMESPACE and key in SECRET_KEYS)
+        ):
+            problems.append(
+                ConfigProblem(
+                    SOURCE,
+                    full_key,
+                    "(set in plain text; value not shown)",
+                    f"a Pulumi secret: `pulumi config set --secret {full_key} <value>`, and rotate "
+                    "the credential: it sits unencrypted in the stack file",
+                )
+            )
+    return problems
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """The AWS provider settings the program's checks use."""
+
+    region: str | None
+    allowed_account_ids: tuple[str, ...]
+
+
+def load_aws_settings() -> AwsSettings:
+    raw = raw_namespace_config("aws")
+    accounts = raw.get("allowedAccountIds")
+    ids = tuple(str(a) for a in accounts) if isinstance(accounts, list) else ()
+    region = raw.get("region")
+    return AwsSettings(region if isinstance(region, str) else None, ids)
+
+
 def load_stack_config(stack_name: str | None = None) -> tuple[StackConfig, GitHubSecrets]:
     """Validate the whole stack config; raise one `ConfigError` listing every problem."""
     raw = raw_namespace_config()
     secrets_present = {k: raw.pop(k) for k in SECRET_KEYS if k in raw}
     raw.setdefault("environment", stack_name or pulumi.get_stack())
 
-    problems: list[ConfigProblem] = []
+    problems: list[ConfigProblem] = namespace_problems(_all_config(), _secret_keys())
     stack: StackConfig | None = None
     try:
         stack = StackConfig.model_validate(raw)
     except ValidationError as exc:
-        problems += problems_from_validation_error(exc, source=SOURCE, prefix=f"{NAMESPACE}:")
+        problems += problems_from_validation_error(
+            exc, source=SOURCE, prefix=f"{NAMESPACE}:", model=StackConfig
+        )
 
     secret_keys = _secret_keys()
     token = app_key = webhook = None

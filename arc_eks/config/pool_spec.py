@@ -85,6 +85,22 @@ class Scope(ConfigModel):
         return str(getattr(self, self.kind))
 
 
+# Below these a request is a mistake (0 means "no reservation": pods pile onto one node).
+MIN_CPU_MILLIS = 10
+MIN_MEMORY_MIB = 16
+# A runner's work volume; beyond this it is a cost mistake, not a build cache.
+MAX_WORK_VOLUME_GIB = 500
+# Lists a team file may hold per pool (GitHub itself has no use for more).
+MAX_LABELS = 20
+MAX_GRANTS = 20
+MAX_SCHEDULES = 20
+MAX_REPOSITORY_NAMES = 50
+# GitHub adds these to every self-hosted runner; they select no team. Labels are case-insensitive.
+DEFAULT_RUNNER_LABELS = frozenset(
+    {"self-hosted", "linux", "x64", "arm64", "arm", "windows", "macos"}
+)
+
+
 class Quantities(ConfigModel):
     """CPU and memory, as Kubernetes quantities."""
 
@@ -94,14 +110,20 @@ class Quantities(ConfigModel):
     @field_validator("cpu", mode="before")
     @classmethod
     def _cpu(cls, value: Any) -> str:
-        text = str(value) if isinstance(value, int | float) else value
-        cpu_millis(text)
+        text = (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
+        if cpu_millis(text) < MIN_CPU_MILLIS:
+            raise ValueError(f"at least {MIN_CPU_MILLIS}m CPU (a zero request schedules anywhere)")
         return str(text)
 
     @field_validator("memory")
     @classmethod
     def _memory(cls, value: str) -> str:
-        memory_mib(value)
+        if memory_mib(value) < MIN_MEMORY_MIB:
+            raise ValueError(
+                f"at least {MIN_MEMORY_MIB}Mi memory (a zero request schedules anywhere)"
+            )
         return value
 
     @property
@@ -193,8 +215,9 @@ class TotalNumberOfQueuedAndInProgressWorkflowRuns(ConfigModel):
     """Scale on queued + running workflow runs of the listed repositories; can scale from 0."""
 
     type: Literal["TotalNumberOfQueuedAndInProgressWorkflowRuns"]
-    repository_names: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")]] = Field(
+    repository_names: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")]] = Field(
         default_factory=list,
+        max_length=MAX_REPOSITORY_NAMES,
         description="Repository names (without owner) whose runs count; required unless the "
         "pool's scope is a repository.",
     )
@@ -243,7 +266,9 @@ class Autoscaling(ConfigModel):
     scale_down_delay_seconds: int = Field(
         default=300, ge=0, le=86400, description="Keep scaled-out runners this long."
     )
-    schedules: list[Schedule] = Field(default_factory=list, description="Minimum overrides.")
+    schedules: list[Schedule] = Field(
+        default_factory=list, max_length=MAX_SCHEDULES, description="Minimum overrides."
+    )
     webhook_scale_up_duration: str = Field(
         default="30m",
         pattern=r"^\d+(s|m|h)$",
@@ -334,6 +359,16 @@ class S3Grant(ConfigModel):
         "write/readwrite only.",
     )
 
+    @field_validator("prefix")
+    @classmethod
+    def _no_dot_segments(cls, value: str) -> str:
+        if any(segment in (".", "..") for segment in value.split("/")):
+            raise ValueError(
+                "a prefix without '.' or '..' segments (S3 keys are not paths: 'a/../b/' is "
+                "its own prefix, and reads as if it reached outside 'a/')"
+            )
+        return value
+
     @field_validator("bucket")
     @classmethod
     def _allowlisted(cls, value: str, info: ValidationInfo) -> str:
@@ -346,6 +381,28 @@ class S3Grant(ConfigModel):
                     f"({', '.join(allowed) or 'none'}); the platform team sets it in arc-eks:teams"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _key_of_an_allowed_account(self, info: ValidationInfo) -> S3Grant:
+        context = info.context or {}
+        allowance = context.get("allowance")
+        if self.kms_key_arn is None or not isinstance(allowance, TeamAllowance):
+            return self
+        key_account = self.kms_key_arn.split(":")[4]
+        owner = next((b.account_id for b in allowance.s3_buckets if b.bucket == self.bucket), None)
+        own_accounts = tuple(context.get("own_accounts") or ())
+        if owner is not None:
+            allowed, whose = (owner,), f"the bucket owner's account {owner}"
+        elif own_accounts:
+            allowed, whose = own_accounts, f"this stack's account ({', '.join(own_accounts)})"
+        else:
+            raise ValueError(
+                "kmsKeyArn of the stack's own account, which the stack does not name: the platform "
+                "sets aws:allowedAccountIds in the stack file"
+            )
+        if key_account not in allowed:
+            raise ValueError(f"kmsKeyArn of {whose}; the key is in account {key_account}")
+        return self
 
     @model_validator(mode="after")
     def _acl_only_with_writes(self) -> S3Grant:
@@ -387,18 +444,47 @@ class WorkVolume(ConfigModel):
     @field_validator("size")
     @classmethod
     def _size(cls, value: str) -> str:
-        if memory_mib(value) < 1024:
+        size = memory_mib(value)
+        if size < 1024:
             raise ValueError("at least 1Gi")
+        if size > MAX_WORK_VOLUME_GIB * 1024:
+            raise ValueError(f"at most {MAX_WORK_VOLUME_GIB}Gi (one runner's scratch volume)")
         return value
+
+
+# A container image reference: [registry[:port]/]path[:tag][@sha256:<64 hex>].
+# Ref: the distribution/reference grammar (docker/distribution reference/regexp.go).
+_IMAGE_REFERENCE = re.compile(
+    r"^(?:(?P<registry>(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)"
+    r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+def image_registry(value: str) -> str:
+    """The registry host of an image reference (Docker Hub when none is named)."""
+    match = _IMAGE_REFERENCE.match(value)
+    registry = match.group("registry") if match else None
+    # The first component is a registry only if it looks like a host (a dot, a port, localhost).
+    if registry and ("." in registry or ":" in registry or registry == "localhost"):
+        return registry.lower()
+    return "docker.io"
 
 
 def _pinned_image(value: str) -> str:
-    if "@sha256:" in value:
+    match = _IMAGE_REFERENCE.match(value)
+    if match is None:
+        raise ValueError(
+            "an image reference such as registry/name:tag or registry/name@sha256:<64 hex digits>"
+        )
+    if match.group("digest"):
         return value
-    last = value.rsplit("/", 1)[-1]
-    if ":" not in last:
+    tag = match.group("tag")
+    if tag is None:
         raise ValueError("an image with a pinned tag or digest (no tag means latest)")
-    if last.rsplit(":", 1)[1] == "latest":
+    if tag == "latest":
         raise ValueError("a pinned tag or digest, not latest (it changes under running pools)")
     return value
 
@@ -509,10 +595,17 @@ class PoolSpec(ConfigModel):
     )
     scope: Scope = Field(description="Where runners register (exactly one key).")
     group: str | None = Field(
-        default=None, min_length=1, max_length=64, description="Runner group (not for repos)."
+        default=None,
+        min_length=1,
+        max_length=64,
+        validate_default=True,  # a team with runner groups must name one
+        description="Runner group (not for repos); one of the team's runnerGroups.",
     )
     labels: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")]] = Field(
-        default_factory=list, description="Runner labels for `runs-on` (self-hosted is implied)."
+        default_factory=list,
+        max_length=MAX_LABELS,
+        validate_default=True,  # a pool without a label of its own is refused
+        description="Runner labels for `runs-on` (self-hosted is implied).",
     )
     docker: DockerMode = Field(
         default=DockerMode.DIND, description="dind | none | kaniko | kubernetes"
@@ -552,8 +645,12 @@ class PoolSpec(ConfigModel):
         description="The runner container's resources.",
     )
     autoscaling: Autoscaling = Field(default_factory=Autoscaling, description="Autoscaling.")
-    s3: list[S3Grant] = Field(default_factory=list, description="S3 access of the pool's role.")
-    ecr: list[EcrGrant] = Field(default_factory=list, description="ECR access of the pool's role.")
+    s3: list[S3Grant] = Field(
+        default_factory=list, max_length=MAX_GRANTS, description="S3 access of the pool's role."
+    )
+    ecr: list[EcrGrant] = Field(
+        default_factory=list, max_length=MAX_GRANTS, description="ECR access of the pool's role."
+    )
     work_volume: WorkVolume | None = Field(
         default=None, description="Work volume (docker: kubernetes only; defaults apply)."
     )
@@ -610,6 +707,104 @@ class PoolSpec(ConfigModel):
                 f"requests that fit one {instance_type} ({what} request {cpu:.0f}m CPU and "
                 f"{memory:.0f}Mi memory; a node has {cpu_room}m and {memory_room}Mi left after "
                 "system reservations and DaemonSets), or the runner pods stay Pending"
+            )
+        # A limit above a whole node is never reached: it only hides a typo (64 instead of 6).
+        containers = [("limits", value)]
+        if info.data.get("docker") == DockerMode.DIND and info.data.get("docker_resources"):
+            containers.append(("dockerResources.limits", info.data["docker_resources"]))
+        for where, resources in containers:
+            if (
+                resources.limits.cpu_millis > node.allocatable_cpu_millis
+                or resources.limits.memory_mib > node.allocatable_memory_mib
+            ):
+                raise ValueError(
+                    f"{where} within one {instance_type} (at most {node.allocatable_cpu_millis}m "
+                    f"CPU and {node.allocatable_memory_mib}Mi memory): got {resources.limits.cpu} "
+                    f"and {resources.limits.memory}"
+                )
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _routes_only_its_own_jobs(cls, value: list[str]) -> list[str]:
+        # GitHub gives every runner self-hosted, linux, x64: a pool with no label beyond those
+        # takes any `runs-on: self-hosted` job its scope can see, other teams' included.
+        if not [label for label in value if label.lower() not in DEFAULT_RUNNER_LABELS]:
+            raise ValueError(
+                "at least one label of the team's own beside "
+                f"{', '.join(sorted(DEFAULT_RUNNER_LABELS))} (GitHub gives every runner those): "
+                "a job picks runners by their labels, so the pool would take any team's jobs"
+            )
+        return value
+
+    @field_validator("scope")
+    @classmethod
+    def _scope_granted_to_the_team(cls, value: Scope, info: ValidationInfo) -> Scope:
+        context = info.context or {}
+        if value.enterprise is not None and context.get("github_auth") == "app":
+            raise ValueError(
+                "an organization or repository scope with this stack's GitHub App: GitHub Apps "
+                "cannot manage enterprise runners (an enterprise scope needs github.auth: pat "
+                "with manage_runners:enterprise)"
+            )
+        allowance = context.get("allowance")
+        if not isinstance(allowance, TeamAllowance):
+            return value
+        kind, owner = value.kind, value.value.split("/", 1)[0]
+        granted = allowance.enterprises if kind == "enterprise" else allowance.organizations
+        if owner.lower() not in {g.lower() for g in granted}:
+            key = "enterprises" if kind == "enterprise" else "organizations"
+            raise ValueError(
+                f"a scope within this team's {key} in this stack ({', '.join(granted) or 'none'}); "
+                f"the platform team grants them in arc-eks:teams.<team>.{key}"
+            )
+        return value
+
+    @field_validator("group")
+    @classmethod
+    def _group_granted_to_the_team(cls, value: str | None, info: ValidationInfo) -> str | None:
+        allowance = (info.context or {}).get("allowance")
+        scope = info.data.get("scope")
+        if not isinstance(allowance, TeamAllowance) or not isinstance(scope, Scope):
+            return value
+        groups = {g.lower() for g in allowance.runner_groups}
+        if value is not None and value.lower() not in groups:
+            raise ValueError(
+                "one of this team's runnerGroups in this stack "
+                f"({', '.join(allowance.runner_groups) or 'none: the default group only'})"
+            )
+        if value is None and groups and scope.repository is None:
+            raise ValueError(
+                f"one of this team's runnerGroups ({', '.join(allowance.runner_groups)}): the "
+                "default group is shared by every team"
+            )
+        return value
+
+    @field_validator("runner_image", "dind_image", mode="after")
+    @classmethod
+    def _from_allowed_registries(cls, value: str | None, info: ValidationInfo) -> str | None:
+        allowed = (info.context or {}).get("allowed_registries")
+        if value is not None and allowed is not None and image_registry(value) not in allowed:
+            raise ValueError(
+                f"an image from a registry this stack allows ({', '.join(sorted(allowed))}); "
+                f"this one is from {image_registry(value)} (the platform lists registries in "
+                "arc-eks:images.allowedRegistries)"
+            )
+        return value
+
+    @field_validator("autoscaling")
+    @classmethod
+    def _metric_for_the_scope(cls, value: Autoscaling, info: ValidationInfo) -> Autoscaling:
+        scope = info.data.get("scope")
+        if (
+            isinstance(scope, Scope)
+            and scope.enterprise is not None
+            and isinstance(value.metric, TotalNumberOfQueuedAndInProgressWorkflowRuns)
+        ):
+            raise ValueError(
+                "a metric other than TotalNumberOfQueuedAndInProgressWorkflowRuns with an "
+                "enterprise scope: the controller counts runs of repositories, and an enterprise "
+                "has none to count (use PercentageRunnersBusy or WebhookOnly)"
             )
         return value
 

@@ -46,15 +46,29 @@ TeamName = Annotated[
 PLAIN_HTTP_WEBHOOK_ENVIRONMENTS = frozenset({"dev"})
 
 
+# An allowlist that admits more addresses than a /8 in total is not an allowlist.
+MAX_ALLOWLIST_ADDRESSES = 2**24
+
+
 def narrow_ipv4_cidrs(value: list[str]) -> list[str]:
-    """IPv4 CIDRs of an allowlist; the whole internet (a /0) is refused."""
+    """IPv4 CIDRs of an allowlist, compared as address space: together they may admit at most a
+    /8's worth of addresses (two halves of 0.0.0.0/0 are the whole internet, like /0 itself)."""
+    networks = []
     for cidr in value:
         try:
-            net = ipaddress.IPv4Network(cidr, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"IPv4 CIDRs such as 203.0.113.0/24 ({exc})") from None
-        if net.prefixlen == 0:
-            raise ValueError(f"a narrow allowlist; {cidr} admits the whole internet")
+            networks.append(ipaddress.IPv4Network(cidr, strict=True))
+        except ValueError:
+            raise ValueError(
+                f"IPv4 CIDRs such as 203.0.113.0/24 (the network address, then /prefix); "
+                f"{cidr!r} is not one"
+            ) from None
+    total = sum(n.num_addresses for n in ipaddress.collapse_addresses(networks))
+    if total > MAX_ALLOWLIST_ADDRESSES:
+        share = "the whole internet" if total == 2**32 else f"{total:,} addresses"
+        raise ValueError(
+            f"a narrow allowlist: together these CIDRs admit {share}, more than a /8 "
+            f"({MAX_ALLOWLIST_ADDRESSES:,} addresses); list the networks that need access"
+        )
     return value
 
 
@@ -360,14 +374,69 @@ class BucketAllowance(ConfigModel):
     )
 
 
+GitHubLogin = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$",
+        description="A GitHub organization, user or enterprise slug (letters, digits, -).",
+    ),
+]
+RunnerGroupName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$",
+        description="A runner group name (letters, digits, space, . _ -; 1-64 characters).",
+    ),
+]
+
+
 class TeamAllowance(ConfigModel):
     """What the platform allows one team's pools to reach."""
 
+    organizations: list[GitHubLogin] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Organizations (and users) the team's pools may register in: an "
+        "`organization` scope, or a `repository` scope whose owner is one of these.",
+    )
+    enterprises: list[GitHubLogin] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Enterprises the team's pools may register in (enterprise runners need a PAT).",
+    )
+    runner_groups: list[RunnerGroupName] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Runner groups the team's pools may join (they decide which repositories "
+        "may send jobs). Empty: the pools join the default group and may not name one. A group "
+        "belongs to one team.",
+    )
     s3_buckets: list[BucketAllowance] = Field(
-        default_factory=list, description="Buckets this team's pools may be granted."
+        default_factory=list,
+        max_length=50,
+        description="Buckets this team's pools may be granted.",
     )
     max_runners_per_pool: int = Field(
         default=20, ge=1, le=500, description="Ceiling on a pool's autoscaling max in this stack."
+    )
+
+
+# Registries of the platform's own pins (arc_eks/versions.py): Docker Hub (summerwind runner,
+# docker:dind) and ghcr.io (the kaniko fork).
+PIN_REGISTRIES = ("docker.io", "ghcr.io")
+
+
+class ImagesConfig(ConfigModel):
+    """Registries that pools' `runnerImage` and `dindImage` may come from."""
+
+    allowed_registries: list[
+        Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$")]
+    ] = Field(
+        default_factory=lambda: list(PIN_REGISTRIES),
+        max_length=50,
+        description="Registry hosts (e.g. docker.io, ghcr.io, 111122223333.dkr.ecr.eu-west-1."
+        "amazonaws.com). Default: the registries of the platform's pinned images; the ECR of the "
+        "accounts in aws:allowedAccountIds, in the stack's region, is always allowed.",
     )
 
 
@@ -398,9 +467,26 @@ class StackConfig(ConfigModel):
         default_factory=dict,
         description="Teams allowed to have pools in this stack, with what they may reach.",
     )
+    images: ImagesConfig = Field(
+        default_factory=ImagesConfig, description="Where runner images may come from."
+    )
     tags: dict[str, str] = Field(
         default_factory=dict, description="AWS tags on every taggable resource."
     )
+
+    @model_validator(mode="after")
+    def _runner_groups_belong_to_one_team(self) -> StackConfig:
+        owners: dict[str, str] = {}
+        for team, allowance in sorted(self.teams.items()):
+            for group in allowance.runner_groups:
+                other = owners.setdefault(group.lower(), team)
+                if other != team:
+                    raise ValueError(
+                        f"teams.{team}.runnerGroups: {group!r} is also team {other!r}'s; a runner "
+                        "group belongs to one team (its repositories can send jobs to every "
+                        "runner in it)"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _webhook_tls_outside_dev(self) -> StackConfig:

@@ -13,16 +13,17 @@ The pool model itself is `arc_eks.config.pool_spec.PoolSpec`.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from arc_eks.config.base import ConfigModel
 from arc_eks.config.pool_spec import (
+    DEFAULT_RUNNER_LABELS,
     DOCKER_RESOURCES_DEFAULT,
     RUNNER_RESOURCES_DEFAULT,
     DockerMode,
@@ -38,7 +39,8 @@ from arc_eks.config.pool_spec import (
     WorkVolume,
 )
 from arc_eks.config.stack import StackConfig, TeamAllowance, TeamName
-from arc_eks.errors import ConfigError, ConfigProblem, problems_from_validation_error
+from arc_eks.config.yaml_files import TEAM_FILE_MAX_BYTES, load_yaml
+from arc_eks.errors import ConfigError, ConfigProblem, problems_from_validation_error, show
 
 __all__ = [
     "DOCKER_RESOURCES_DEFAULT",
@@ -77,19 +79,34 @@ class PoolOverride(ConfigModel):
     metadata: Any = None
 
 
-class PoolEnvironments(ConfigModel):
-    """Where a pool exists: a list of environments, or a map of environment -> overrides."""
-
-    environments: list[EnvironmentName] | dict[EnvironmentName, PoolOverride | None] = Field(
-        min_length=1, description="Environments this pool exists in, optionally with overrides."
-    )
+MAX_POOLS_PER_TEAM = 50
+NAMESPACE_MAX_LENGTH = 63
+TEAM_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 
 
 class TeamFile(ConfigModel):
     """A teams/<team>.yaml file. The pools are validated one by one, per environment."""
 
     team: TeamName = Field(description="The team; its namespace and the stack allowlist key.")
-    pools: list[dict[str, Any]] = Field(min_length=1, description="The team's runner pools.")
+    pools: list[dict[str, Any]] = Field(
+        min_length=1, max_length=MAX_POOLS_PER_TEAM, description="The team's runner pools."
+    )
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """What the stack being built says about the world beyond its `arc-eks:` keys."""
+
+    environments: frozenset[str] | None = None
+    """Every environment a stack file defines (stacks/Pulumi.<env>.yaml); None: not checked."""
+    own_accounts: tuple[str, ...] = ()
+    """aws:allowedAccountIds: the account(s) this stack deploys to."""
+    region: str | None = None
+    """aws:region."""
+
+    def allowed_registries(self, stack: StackConfig) -> frozenset[str]:
+        ecr = {f"{a}.dkr.ecr.{self.region}.amazonaws.com" for a in self.own_accounts if self.region}
+        return frozenset({*(r.lower() for r in stack.images.allowed_registries), *ecr})
 
 
 @dataclass(frozen=True)
@@ -145,15 +162,6 @@ def _has_path(raw: Any, loc: Sequence[int | str]) -> bool:
     return isinstance(raw, Mapping) and bool(loc) and loc[0] in raw
 
 
-def _load_yaml(path: Path, source: str) -> tuple[Any, list[ConfigProblem]]:
-    try:
-        return yaml.safe_load(path.read_text()), []
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f"line {where.line + 1}" if where is not None else "(file)"
-        return None, [ConfigProblem(source, at, "(unparsable)", f"valid YAML ({exc})")]
-
-
 def _resolve_s3(spec: PoolSpec, allowance: TeamAllowance) -> tuple[ResolvedS3Grant, ...]:
     owners = {b.bucket: b.account_id for b in allowance.s3_buckets}
     return tuple(
@@ -164,6 +172,73 @@ def _resolve_s3(spec: PoolSpec, allowance: TeamAllowance) -> tuple[ResolvedS3Gra
     )
 
 
+@dataclass(frozen=True)
+class _Declared:
+    """A valid pool in one environment, for the checks across pools and files."""
+
+    team: str
+    source: str
+    index: int
+    environment: str
+    spec: PoolSpec
+
+
+def _environments(
+    raw: Any, prefix: str, source: str, known: frozenset[str] | None
+) -> tuple[dict[str, dict[str, Any]], list[ConfigProblem]]:
+    """Environment -> override of one pool. Each environment and each override is checked on
+    its own, so one bad entry never hides the others (or the pool's own problems)."""
+    problems: list[ConfigProblem] = []
+    where = f"{prefix}.environments"
+    if isinstance(raw, list):
+        entries: list[tuple[str, Any, str]] = [
+            (e, None, f"{where}[{i}]") for i, e in enumerate(raw)
+        ]
+    elif isinstance(raw, Mapping):
+        entries = [(e, o, f"{where}.{e}") for e, o in raw.items()]
+    else:
+        expected = "a list of environments, e.g. [dev, prod], or a map {dev: {overrides}, prod: {}}"
+        value = "(missing)" if raw is None else show(raw)
+        return {}, [ConfigProblem(source, where, value, expected)]
+    if not entries:
+        problems.append(ConfigProblem(source, where, "(empty)", "at least one environment"))
+    out: dict[str, dict[str, Any]] = {}
+    for env, override, path in entries:
+        try:
+            name = TypeAdapter(EnvironmentName).validate_python(env)
+        except ValidationError:
+            problems.append(
+                ConfigProblem(source, path, show(env), "an environment name such as dev")
+            )
+            continue
+        if known is not None and name not in known:
+            problems.append(
+                ConfigProblem(
+                    source,
+                    path,
+                    show(name),
+                    f"an environment a stack defines ({', '.join(sorted(known))}); a pool in an "
+                    "environment without a stack is never created",
+                )
+            )
+            continue
+        if name in out:
+            problems.append(ConfigProblem(source, path, show(name), "each environment once"))
+            continue
+        if override is None:
+            out[name] = {}
+            continue
+        try:
+            checked = PoolOverride.model_validate(override)
+        except ValidationError as exc:
+            problems += problems_from_validation_error(
+                exc, source=source, prefix=path, model=PoolOverride
+            )
+            continue
+        out[name] = checked.model_dump(by_alias=True, exclude_none=True)
+    return out, problems
+
+
 def _validate_pool(
     raw_pool: Mapping[str, Any],
     index: int,
@@ -172,120 +247,129 @@ def _validate_pool(
     source: str,
     stack: StackConfig,
     allowance: TeamAllowance | None,
-) -> tuple[list[str], dict[str, PoolSpec], list[ConfigProblem]]:
+    context: StackContext,
+) -> tuple[dict[str, PoolSpec], list[ConfigProblem]]:
     """Validate one pool in every environment it declares.
 
-    Returns the environments, the valid spec per environment, and the problems. A mistake in the
-    pool's own keys is reported once (with the environments it breaks, if not all); a mistake in
-    an override is reported at `pools[i].environments.<env>.<key>`.
+    Returns the valid spec per environment and the problems. A mistake in the pool's own keys is
+    reported once (with the environments it breaks, if not all); a mistake in an override is
+    reported at `pools[i].environments.<env>.<key>`.
     """
     prefix = f"pools[{index}]"
-    try:
-        envs = PoolEnvironments.model_validate({"environments": raw_pool.get("environments")})
-    except ValidationError as exc:
-        return [], {}, problems_from_validation_error(exc, source=source, prefix=prefix)
-    overrides: dict[str, dict[str, Any]] = (
-        {e: {} for e in envs.environments}
-        if isinstance(envs.environments, list)
-        else {
-            e: (o.model_dump(by_alias=True, exclude_none=True) if o else {})
-            for e, o in envs.environments.items()
-        }
+    overrides, problems = _environments(
+        raw_pool.get("environments"), prefix, source, context.environments
     )
     base = {k: v for k, v in raw_pool.items() if k != "environments"}
+    # With no usable environment, still check the pool itself once (every problem in one run).
+    checks = overrides or {"": {}}
     specs: dict[str, PoolSpec] = {}
     found: dict[tuple[str, str, str], list[str]] = {}  # (path, value, expected) -> environments
-    for env, override in overrides.items():
-        context = {
+    for env, override in checks.items():
+        current = env == stack.environment
+        validation_context = {
             "team": team,
             "instance_type": stack.node_group.instance_type,
-            # The allowlist is the current stack's: other environments are checked by their stack.
-            "allowance": allowance if env == stack.environment else None,
-            "webhook_server": stack.controller.webhook_server if env == stack.environment else None,
+            # The current stack's facts; other environments are checked by their own stack.
+            "allowance": allowance if current else None,
+            "webhook_server": stack.controller.webhook_server if current else None,
+            "github_auth": stack.github.auth if current else None,
+            "own_accounts": context.own_accounts if current else (),
+            "allowed_registries": context.allowed_registries(stack) if current else None,
         }
         try:
-            specs[env] = PoolSpec.model_validate(_deep_merge(base, override), context=context)
+            spec = PoolSpec.model_validate(_deep_merge(base, override), context=validation_context)
         except ValidationError as exc:
             # problems_from_validation_error yields one problem per error, in order.
-            rendered = problems_from_validation_error(exc, source=source)
+            rendered = problems_from_validation_error(exc, source=source, model=PoolSpec)
             for err, problem in zip(exc.errors(include_url=False), rendered, strict=True):
                 loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
                 where = f"{prefix}.environments.{env}" if _has_path(override, loc) else prefix
                 path = f"{where}.{problem.path}" if problem.path else where
                 found.setdefault((path, problem.value, problem.expected), []).append(env)
-    problems = []
+            continue
+        if env:
+            specs[env] = spec
     for (path, value, expected), where_envs in found.items():
-        partial = ".environments." not in path and len(where_envs) < len(overrides)
-        suffix = f" (in {', '.join(where_envs)})" if partial else ""
+        named = [e for e in where_envs if e]
+        partial = ".environments." not in path and named and len(named) < len(overrides)
+        suffix = f" (in {', '.join(named)})" if partial else ""
         problems.append(ConfigProblem(source, path, value, expected + suffix))
-    return list(overrides), specs, problems
+    return specs, problems
 
 
 def _load_team_file(
-    path: Path, stack: StackConfig, teams_seen: dict[str, str]
+    path: Path,
+    stack: StackConfig,
+    context: StackContext,
+    teams_seen: dict[str, str],
+    declared: list[_Declared],
 ) -> tuple[list[ResolvedPool], list[ConfigProblem]]:
     source = f"teams/{path.name}"
-    raw, problems = _load_yaml(path, source)
-    if problems:
-        return [], problems
+    loaded = load_yaml(path, source, max_bytes=TEAM_FILE_MAX_BYTES)
+    if loaded.problems:
+        return [], loaded.problems
+    raw = loaded.document
     if not isinstance(raw, Mapping):
-        return [], [ConfigProblem(source, "(file)", repr(type(raw).__name__), "a mapping")]
+        return [], [ConfigProblem(source, "(file)", show(raw), "a mapping with team and pools")]
+    problems: list[ConfigProblem] = []
     try:
         header = TeamFile.model_validate(raw)
         team, raw_pools = header.team, header.pools
     except ValidationError as exc:
-        problems += problems_from_validation_error(exc, source=source)
+        problems += problems_from_validation_error(exc, source=source, model=TeamFile)
         # Still check the pools when only the header is wrong: every problem in one run.
-        team = str(raw.get("team") or path.stem)
+        maybe_team = raw.get("team")
+        team = (
+            maybe_team if isinstance(maybe_team, str) and TEAM_NAME.match(maybe_team) else path.stem
+        )
         maybe_pools = raw.get("pools")
-        raw_pools = maybe_pools if isinstance(maybe_pools, list) else []
+        raw_pools = maybe_pools[:MAX_POOLS_PER_TEAM] if isinstance(maybe_pools, list) else []
     if path.stem != team:
         problems.append(
-            ConfigProblem(source, "team", repr(team), f"the file name: teams/{team}.yaml")
+            ConfigProblem(source, "team", show(team), f"the file name: teams/{team}.yaml")
         )
     if team in teams_seen:
         problems.append(
-            ConfigProblem(source, "team", repr(team), f"one file per team ({teams_seen[team]})")
+            ConfigProblem(source, "team", show(team), f"one file per team ({teams_seen[team]})")
         )
     teams_seen.setdefault(team, source)
     allowance = stack.teams.get(team)
-    if allowance is None:
-        problems.append(
-            ConfigProblem(
-                source,
-                "team",
-                repr(team),
-                f"a team listed in arc-eks:teams of stack {stack.environment!r} "
-                f"({', '.join(sorted(stack.teams)) or 'none listed'}); the platform team adds it",
-            )
-        )
 
     per_env: dict[str, dict[str, int]] = {}
     resolved: list[ResolvedPool] = []
+    in_this_stack = False
     for index, raw_pool in enumerate(raw_pools):
         if not isinstance(raw_pool, Mapping):
-            problems.append(ConfigProblem(source, f"pools[{index}]", repr(raw_pool), "a mapping"))
+            problems.append(ConfigProblem(source, f"pools[{index}]", show(raw_pool), "a mapping"))
             continue
-        envs, specs, pool_problems = _validate_pool(
-            raw_pool, index, team=team, source=source, stack=stack, allowance=allowance
+        specs, pool_problems = _validate_pool(
+            raw_pool,
+            index,
+            team=team,
+            source=source,
+            stack=stack,
+            allowance=allowance,
+            context=context,
         )
         problems += pool_problems
         raw_name = raw_pool.get("name")
-        for env in envs:
+        for env, spec in specs.items():
+            declared.append(_Declared(team, source, index, env, spec))
             names = per_env.setdefault(env, {})
-            if isinstance(raw_name, str) and raw_name in names:
+            if spec.name in names:
                 problems.append(
                     ConfigProblem(
                         source,
                         f"pools[{index}].name",
-                        repr(raw_name),
+                        show(raw_name),
                         "a pool name unique in the team per environment "
-                        f"(pools[{names[raw_name]}] is also {raw_name!r} in {env})",
+                        f"(pools[{names[spec.name]}] is also {spec.name!r} in {env})",
                     )
                 )
                 break
-            if isinstance(raw_name, str):
-                names[raw_name] = index
+            names[spec.name] = index
+        declares_current = stack.environment in specs or _declares(raw_pool, stack.environment)
+        in_this_stack = in_this_stack or declares_current
         current = specs.get(stack.environment)
         if current is not None and allowance is not None:
             resolved.append(
@@ -293,22 +377,124 @@ def _load_team_file(
                     team, stack.environment, source, current, _resolve_s3(current, allowance)
                 )
             )
+    if allowance is None and in_this_stack:
+        problems.append(
+            ConfigProblem(
+                source,
+                "team",
+                show(team),
+                f"a team listed in arc-eks:teams of stack {stack.environment!r} "
+                f"({', '.join(sorted(stack.teams)) or 'none listed'}), since it has pools in "
+                f"{stack.environment}; the platform team adds it",
+            )
+        )
     return resolved, problems
 
 
-def load_team_pools(teams_dir: Path, stack: StackConfig) -> list[ResolvedPool]:
+def _declares(raw_pool: Mapping[str, Any], environment: str) -> bool:
+    envs = raw_pool.get("environments")
+    return isinstance(envs, list | Mapping) and environment in envs
+
+
+def _cross_pool_problems(
+    declared: list[_Declared], teams_seen: dict[str, str]
+) -> list[ConfigProblem]:
+    """What no single file can see: labels another team's pools carry, names two different
+    (team, pool) pairs would share, a kubernetes-mode namespace that is another team's."""
+    problems: list[ConfigProblem] = []
+    label_teams: dict[str, dict[str, str]] = {}  # label -> team -> source
+    for d in declared:
+        for label in d.spec.labels:
+            if label.lower() not in DEFAULT_RUNNER_LABELS:
+                label_teams.setdefault(label.lower(), {}).setdefault(d.team, d.source)
+    reported: set[tuple[str, str, str]] = set()
+    for d in declared:
+        for position, label in enumerate(d.spec.labels):
+            owners = label_teams.get(label.lower(), {})
+            others = sorted(t for t in owners if t != d.team)
+            key = (d.source, f"{d.index}/{position}", label.lower())
+            if others and key not in reported:
+                reported.add(key)
+                problems.append(
+                    ConfigProblem(
+                        d.source,
+                        f"pools[{d.index}].labels[{position}]",
+                        show(label),
+                        "a label no other team's pool carries (also on team "
+                        f"{others[0]!r}'s pools, {owners[others[0]]}): jobs pick runners by "
+                        "label, so a shared label lets one team's jobs run on another's runners",
+                    )
+                )
+    keys: dict[str, tuple[str, str, str]] = {}  # team-pool -> (team, pool, source)
+    for d in declared:
+        joined = f"{d.team}-{d.spec.name}"
+        first = keys.setdefault(joined, (d.team, d.spec.name, d.source))
+        if first[:2] != (d.team, d.spec.name):
+            problems.append(
+                ConfigProblem(
+                    d.source,
+                    f"pools[{d.index}].name",
+                    show(d.spec.name),
+                    f"a pool name that does not make team {first[0]!r}'s pool {first[1]!r} "
+                    f"({first[2]}) ambiguous: both are named {joined!r} in IAM and Kubernetes",
+                )
+            )
+        if d.spec.docker == DockerMode.KUBERNETES:
+            namespace = f"runners-{joined}"
+            if joined in teams_seen and joined != d.team:
+                problems.append(
+                    ConfigProblem(
+                        d.source,
+                        f"pools[{d.index}].name",
+                        show(d.spec.name),
+                        f"a pool name whose namespace {namespace!r} is not team {joined!r}'s "
+                        f"namespace ({teams_seen[joined]})",
+                    )
+                )
+            if len(namespace) > NAMESPACE_MAX_LENGTH:
+                problems.append(
+                    ConfigProblem(
+                        d.source,
+                        f"pools[{d.index}].name",
+                        show(d.spec.name),
+                        f"a shorter name: a docker: kubernetes pool gets its own namespace "
+                        f"{namespace!r}, over Kubernetes' {NAMESPACE_MAX_LENGTH} characters",
+                    )
+                )
+    return _unique(problems)
+
+
+def _unique(problems: list[ConfigProblem]) -> list[ConfigProblem]:
+    return list(dict.fromkeys(problems))
+
+
+def load_team_pools(
+    teams_dir: Path, stack: StackConfig, context: StackContext | None = None
+) -> list[ResolvedPool]:
     """Every pool of every teams/*.yaml that exists in the current environment, sorted by key.
 
     Raises one `ConfigError` listing every problem of every file; nothing is returned partially.
     """
+    context = context or StackContext()
     problems: list[ConfigProblem] = []
     pools: list[ResolvedPool] = []
     teams_seen: dict[str, str] = {}
-    files = sorted(p for p in teams_dir.glob("*.y*ml") if p.suffix in {".yaml", ".yml"})
+    declared: list[_Declared] = []
+    files = sorted(p for p in teams_dir.glob("*") if p.suffix in {".yaml", ".yml"})
     for path in files:
-        file_pools, file_problems = _load_team_file(path, stack, teams_seen)
+        file_pools, file_problems = _load_team_file(path, stack, context, teams_seen, declared)
         pools += file_pools
         problems += file_problems
+    problems += _cross_pool_problems(declared, teams_seen)
     if problems:
         raise ConfigError(problems)
     return sorted(pools, key=lambda p: p.key)
+
+
+def known_environments(stacks_dir: Path) -> frozenset[str]:
+    """The environments that have a stack file (stacks/Pulumi.<env>.yaml)."""
+    return frozenset(
+        p.name.removeprefix("Pulumi.").rsplit(".", 1)[0]
+        for p in stacks_dir.glob("Pulumi.*.y*ml")
+        if p.suffix in {".yaml", ".yml"}
+    )

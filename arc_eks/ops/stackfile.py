@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from arc_eks import versions
@@ -27,7 +26,8 @@ from arc_eks.config.loader import (
     NAMESPACE,
 )
 from arc_eks.config.stack import StackConfig
-from arc_eks.config.teams import ResolvedPool, load_team_pools
+from arc_eks.config.teams import ResolvedPool, StackContext, known_environments, load_team_pools
+from arc_eks.config.yaml_files import STACK_FILE_MAX_BYTES, load_yaml
 from arc_eks.errors import ConfigError, ConfigProblem, problems_from_validation_error
 from arc_eks.program import cluster_name_for
 
@@ -188,12 +188,10 @@ def read_stack_file(
                 )
             ],
         )
-    try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        return None, None, [ConfigProblem(path.name, where, "(unreadable)", "valid YAML")]
+    loaded = load_yaml(path, path.name, max_bytes=STACK_FILE_MAX_BYTES)
+    if loaded.problems:
+        return None, None, loaded.problems
+    document = loaded.document or {}
     config: dict[str, Any] = (document.get("config") if isinstance(document, dict) else None) or {}
     raw: dict[str, object] = {"environment": environment}
     secure: set[str] = set()
@@ -292,8 +290,16 @@ def load_expectations(
     stack, region, problems = read_stack_file(stack_path, environment)
     if stack is None or region is None:
         return None, problems
+    loaded = load_yaml(stack_path, stack_path.name, max_bytes=STACK_FILE_MAX_BYTES)
+    document = loaded.document if isinstance(loaded.document, dict) else {}
+    accounts = (document.get("config") or {}).get("aws:allowedAccountIds")
+    context = StackContext(
+        environments=known_environments(stack_path.parent) | {environment},
+        own_accounts=tuple(str(a) for a in accounts) if isinstance(accounts, list) else (),
+        region=region,
+    )
     try:
-        pools = load_team_pools(teams_dir, stack)
+        pools = load_team_pools(teams_dir, stack, context)
     except ConfigError as exc:
         return None, [*problems, *exc.problems]
     return expectations(stack, region, pools), problems

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
+
+from arc_eks.config.yaml_files import STACK_FILE_MAX_BYTES, load_yaml
+from arc_eks.errors import ConfigError, ConfigProblem
 
 FAKE_ACCOUNT = "123456789012"
 FAKE_REGION = "eu-west-1"
@@ -252,7 +254,14 @@ def config_map_from_stack_file(
     Values under `secure:` cannot be decrypted offline; every secret key is given a recognisable
     placeholder instead (or the value from `secrets`), marked secret as the engine would.
     """
-    document = yaml.safe_load(path.read_text()) or {}
+    loaded = load_yaml(path, f"stacks/{path.name}", max_bytes=STACK_FILE_MAX_BYTES)
+    if loaded.problems:
+        raise ConfigError(loaded.problems)
+    document = loaded.document or {}
+    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
+        raise ConfigError(
+            [ConfigProblem(f"stacks/{path.name}", "config", "(not a mapping)", "a mapping of keys")]
+        )
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():
