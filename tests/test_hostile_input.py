@@ -16,7 +16,7 @@ import yaml
 from arc_eks.config.stack import StackConfig
 from arc_eks.config.teams import StackContext, load_team_pools
 from arc_eks.errors import ConfigError, looks_secret, show
-from arc_eks.offline import OFFLINE_SECRET_PREFIX, config_map_from_stack_file, run_program
+from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, config_map_from_stack_file, run_program
 from tests.program_fixtures import pool as fixture_pool
 from tests.program_fixtures import stack_config as fixture_stack
 from tests.program_fixtures import write_teams
