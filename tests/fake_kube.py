@@ -23,6 +23,8 @@ class FakeKube:
         self.lists: dict[str, list[dict[str, Any]]] = {}
         """List paths -> items."""
         self.forbidden: set[str] = set()
+        self.token = "fake-token"
+        """Requests without `Authorization: Bearer <token>` get 401, as from the API server."""
         self.requests: list[str] = []
 
     def add(self, list_path: str, item: dict[str, Any]) -> None:
@@ -34,7 +36,7 @@ class FakeKube:
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "fake", "cluster": {"server": url}}],
-            "users": [{"name": "fake", "user": {"token": "fake-token"}}],
+            "users": [{"name": "fake", "user": {"token": self.token}}],
             "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake"}}],
             "current-context": "fake",
         }
@@ -63,7 +65,9 @@ def serve(fake: FakeKube) -> Iterator[str]:
             url = urlparse(self.path)
             fake.requests.append(self.path)
             query = parse_qs(url.query)
-            if url.path in fake.forbidden:
+            if self.headers.get("Authorization") != f"Bearer {fake.token}":
+                self._send(401, {"kind": "Status", "code": 401, "reason": "Unauthorized"})
+            elif url.path in fake.forbidden:
                 self._send(403, {"kind": "Status", "code": 403, "reason": "Forbidden"})
             elif url.path in fake.lists:
                 items = [i for i in fake.lists[url.path] if _matches(i, query)]

@@ -649,6 +649,27 @@ def test_forbidden_is_cannot_check_and_no_kubeconfig_is_said(expected: StackExpe
     assert "--show-secrets" in report.results[0].detail
 
 
+def test_a_failing_token_command_fails_without_a_traceback(
+    expected: StackExpectations, tmp_path: Path
+) -> None:
+    """The stack's kubeconfig gets its token from `aws eks get-token`; when that command fails
+    (no AWS CLI, expired credentials), every in-cluster check fails with the reason."""
+    fake = cluster_state(expected)
+    with serve(fake) as url:
+        kubeconfig = fake.kubeconfig(url)
+        kubeconfig["users"][0]["user"] = {
+            "exec": {
+                "apiVersion": "client.authentication.k8s.io/v1beta1",
+                "command": str(tmp_path / "no-such-aws-cli"),
+                "args": ["eks", "get-token", "--cluster-name", CLUSTER],
+            }
+        }
+        report = Report("verify", "test")
+        InCluster(expected, {"kubeconfig": kubeconfig}, report, now=NOW).run()
+    assert report.results and all(r.status is Status.FAIL for r in report.results)
+    assert "HTTP 401: not authenticated" in report.results[0].detail
+
+
 def test_cli_reads_outputs_from_a_file_or_stdin(
     account: None,
     project: Any,

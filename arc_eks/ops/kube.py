@@ -26,6 +26,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
 from arc_eks import versions
@@ -178,20 +179,34 @@ class InCluster:
                 "(the kubeconfig output is a secret)",
             )
             return None
-        return k8s_config.new_client_from_config_dict(kubeconfig)
+        try:
+            return k8s_config.new_client_from_config_dict(kubeconfig)
+        except ConfigException as error:
+            self.report.fail("kubernetes-api", f"the stack's kubeconfig is unusable: {error}")
+            return None
 
     @contextmanager
     def _checking(self, name: str, permission: str) -> Iterator[None]:
-        """A 403 is `cannot-check` naming the RBAC permission; other API errors fail."""
+        """A 403 is `cannot-check` naming the RBAC permission; a 401 (no valid credentials, e.g.
+        `aws eks get-token` failed) and other API errors fail."""
         try:
             yield
         except ApiException as error:
-            if error.status in (401, 403):
-                self.report.cannot_check(name, f"HTTP {error.status} from the API", permission)
+            if error.status == 403:
+                self.report.cannot_check(name, "HTTP 403 from the API", permission)
+            elif error.status == 401:
+                self.report.fail(
+                    name,
+                    "HTTP 401: not authenticated (the kubeconfig runs `aws eks get-token`: "
+                    "check the AWS CLI and credentials, and that the role has an access entry)",
+                )
             else:
                 self.report.fail(name, f"HTTP {error.status}: {error.reason}")
         except (HTTPError, OSError) as error:
             self.report.fail(name, f"Kubernetes API unreachable: {error}")
+        except ConfigException as error:
+            # e.g. the kubeconfig's `aws eks get-token` failed (no AWS CLI, no credentials)
+            self.report.fail(name, f"no Kubernetes API credentials: {error}")
 
     def controllers(self, release: HelmRelease) -> None:
         name = f"controllers/{release.name}"
