@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint fmt up preview preflight verify review bench mutation clean
+.PHONY: venv charts test lint fmt up preview preflight verify review bench mutation clean
 
 # (Re)install only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -18,8 +18,13 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 
 venv: $(STAMP)
 
+## The pinned charts in .cache/charts/ (arc_eks/review/charts.py): copied from
+## ../shared/reference/charts when there, else pulled once (digest checked). Cheap when filled.
+charts: $(STAMP)
+	$(BIN)/python -m arc_eks.review.charts
+
 ## Offline test suite: sets up its own virtualenv from nothing.
-test: $(STAMP)
+test: charts
 	$(BIN)/python -m pytest -q
 
 ## ruff (lint + format check) and mypy (with the pydantic plugin).
@@ -51,10 +56,10 @@ verify: $(STAMP)
 	  | $(BIN)/python -m arc_eks.ops.verify --stack $(STACK) --outputs - $(ARGS)
 
 ## Offline review: no AWS credentials, no Pulumi CLI.
-review: $(STAMP)
+review: charts
 	$(BIN)/python -m arc_eks.review --stack $(STACK)
 
-bench: $(STAMP)
+bench: charts
 	$(BIN)/python scripts/bench_review.py
 
 ## Mutation score of the security-critical modules (slow; not part of `make test` or CI).

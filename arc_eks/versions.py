@@ -107,3 +107,36 @@ KANIKO_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.0"
 # Kubernetes upgrade does not silently tighten or loosen the checks.
 # Ref: https://kubernetes.io/docs/concepts/security/pod-security-admission/
 POD_SECURITY_VERSION = f"v{KUBERNETES_VERSION}"
+
+# Ref: ../shared/reference/charts/gha-runner-scale-set{,-controller}-0.14.2/SOURCE (upstream
+# actions/actions-runner-controller tag gha-runner-scale-set-0.14.2, 9bb16ae4). Not deployed: the
+# review caches them for the scale-set CRDs. Published as OCI artifacts under the registry path of
+# ARC's docs (`helm install ... oci://ghcr.io/actions/actions-runner-controller-charts/<chart>`).
+SCALE_SET_CHART_VERSION = "0.14.2"
+SCALE_SET_CONTROLLER_CHART = "gha-runner-scale-set-controller"
+SCALE_SET_CHART = "gha-runner-scale-set"
+SCALE_SET_REPO = "oci://ghcr.io/actions/actions-runner-controller-charts"
+
+
+@dataclass(frozen=True)
+class ChartPin:
+    """A pinned chart: its name, version and repository (https:// index or oci:// registry)."""
+
+    name: str
+    version: str
+    repository: str
+
+
+def pinned_charts(kubernetes_version: str | None = None) -> tuple[ChartPin, ...]:
+    """Every chart the program installs, plus the scale-set charts (the review's chart cache)."""
+    return (
+        ChartPin(CERT_MANAGER_CHART, CERT_MANAGER_CHART_VERSION, CERT_MANAGER_REPO),
+        ChartPin(
+            CLUSTER_AUTOSCALER_CHART,
+            pins(kubernetes_version).cluster_autoscaler_chart_version,
+            CLUSTER_AUTOSCALER_REPO,
+        ),
+        ChartPin(ARC_CHART, ARC_CHART_VERSION, ARC_REPO),
+        ChartPin(SCALE_SET_CONTROLLER_CHART, SCALE_SET_CHART_VERSION, SCALE_SET_REPO),
+        ChartPin(SCALE_SET_CHART, SCALE_SET_CHART_VERSION, SCALE_SET_REPO),
+    )

@@ -1,4 +1,4 @@
-"""Every Helm value the program sets is a key the pinned chart knows (../shared/reference)."""
+"""Every Helm value the program sets is a key the pinned chart knows (the chart cache)."""
 
 from __future__ import annotations
 
@@ -13,25 +13,23 @@ import yaml
 from arc_eks import versions
 from arc_eks.builders import helm_values
 from arc_eks.chart_keys import documented_paths, unknown_keys
+from arc_eks.review import charts
 from tests.conftest import STACKS, run_stack
 
-CHARTS = {
-    "cert-manager": ("cert-manager/values.yaml", "cert-manager/Chart.yaml"),
-    "cluster-autoscaler": ("cluster-autoscaler/values.yaml", "cluster-autoscaler/Chart.yaml"),
-    "actions-runner-controller": (
-        "actions-runner-controller/legacy/values.yaml",
-        "actions-runner-controller/legacy/Chart.yaml",
-    ),
-}
 PINS = {
     "cert-manager": versions.CERT_MANAGER_CHART_VERSION,
     "cluster-autoscaler": versions.CLUSTER_AUTOSCALER_CHART_VERSION,
     "actions-runner-controller": versions.ARC_CHART_VERSION,
 }
+CHARTS = set(PINS)
 
 
-def _values_text(reference_dir: Path, chart: str) -> str:
-    return (reference_dir / CHARTS[chart][0]).read_text()
+def _chart_file(chart: str, name: str) -> Path:
+    return charts.chart_dir(chart, PINS[chart]) / name
+
+
+def _values_text(chart: str) -> str:
+    return _chart_file(chart, "values.yaml").read_text()
 
 
 def _arc_variants() -> list[dict[str, Any]]:
@@ -62,8 +60,8 @@ def _arc_variants() -> list[dict[str, Any]]:
     ]
 
 
-def test_checker_flags_misspelt_and_invented_keys(reference_dir: Path) -> None:
-    text = _values_text(reference_dir, "actions-runner-controller")
+def test_checker_flags_misspelt_and_invented_keys() -> None:
+    text = _values_text("actions-runner-controller")
     bad = {"replicaCount": 2, "authSecret": {"github_tokn": "x"}, "invented": True}
     assert unknown_keys(bad, text) == ["authSecret.github_tokn", "invented"]
     # Documented-in-a-comment keys and free-form maps are known.
@@ -72,44 +70,42 @@ def test_checker_flags_misspelt_and_invented_keys(reference_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("values", _arc_variants())
-def test_arc_values_are_chart_keys(reference_dir: Path, values: dict[str, Any]) -> None:
-    assert unknown_keys(values, _values_text(reference_dir, "actions-runner-controller")) == []
+def test_arc_values_are_chart_keys(values: dict[str, Any]) -> None:
+    assert unknown_keys(values, _values_text("actions-runner-controller")) == []
 
 
-def test_cluster_autoscaler_values_are_chart_keys(reference_dir: Path) -> None:
+def test_cluster_autoscaler_values_are_chart_keys() -> None:
     values = helm_values.cluster_autoscaler_values(
         cluster_name="arc-eks-dev", region="eu-west-1", role_arn="arn:aws:iam::1:role/x"
     )
-    assert unknown_keys(values, _values_text(reference_dir, "cluster-autoscaler")) == []
+    assert unknown_keys(values, _values_text("cluster-autoscaler")) == []
 
 
-def test_cert_manager_values_are_chart_keys_and_match_its_schema(reference_dir: Path) -> None:
+def test_cert_manager_values_are_chart_keys_and_match_its_schema() -> None:
     values = helm_values.cert_manager_values()
-    assert unknown_keys(values, _values_text(reference_dir, "cert-manager")) == []
-    schema = json.loads((reference_dir / "cert-manager/values.schema.json").read_text())
+    assert unknown_keys(values, _values_text("cert-manager")) == []
+    schema = json.loads(_chart_file("cert-manager", "values.schema.json").read_text())
     jsonschema.validate(values, schema)
 
 
 @pytest.mark.parametrize("env", STACKS)
-def test_released_values_of_each_stack_are_chart_keys(reference_dir: Path, env: str) -> None:
+def test_released_values_of_each_stack_are_chart_keys(env: str) -> None:
     """What the program really passes to each Release, not just the builders' defaults."""
     releases = run_stack(env).of_type("kubernetes:helm.sh/v3:Release")
     assert {r.inputs["chart"] for r in releases} == set(CHARTS)
     for release in releases:
         chart = release.inputs["chart"]
         values = release.plain_inputs(mask="(secret)")["values"]
-        assert unknown_keys(values, _values_text(reference_dir, chart)) == [], chart
+        assert unknown_keys(values, _values_text(chart)) == [], chart
         assert release.inputs["version"] == PINS[chart]
 
 
-def test_pins_match_the_reference_charts(reference_dir: Path) -> None:
+def test_cached_charts_are_the_pinned_versions() -> None:
     """The values checked above are those of the very chart versions pinned."""
-    for chart, (_, chart_yaml) in CHARTS.items():
-        meta = yaml.safe_load((reference_dir / chart_yaml).read_text())
-        if chart == "cert-manager":
-            continue  # its Chart.yaml carries no version (stamped at release); pinned to the tag v1.21.1
-        assert meta["version"] == PINS[chart], chart
-    ca = yaml.safe_load((reference_dir / CHARTS["cluster-autoscaler"][1]).read_text())
+    for chart in CHARTS:
+        meta = yaml.safe_load(_chart_file(chart, "Chart.yaml").read_text())
+        assert (meta["name"], meta["version"]) == (chart, PINS[chart])
+    ca = yaml.safe_load(_chart_file("cluster-autoscaler", "Chart.yaml").read_text())
     assert f"v{ca['appVersion']}" == versions.CLUSTER_AUTOSCALER_IMAGE_TAG
     # cluster-autoscaler's minor must match the cluster's Kubernetes minor.
     assert ca["appVersion"].startswith(versions.KUBERNETES_VERSION + ".")

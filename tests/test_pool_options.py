@@ -5,7 +5,6 @@ bucket-owner-full-control ACL for another account's bucket, and the team's own m
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,7 +81,7 @@ def test_image_pair_rules(raw: dict[str, Any], fragment: str) -> None:
 # --- autoscaling: adjustments and webhook-only ----------------------------------------------
 
 
-def test_scale_adjustments_replace_the_factors(reference_dir: Path) -> None:
+def test_scale_adjustments_replace_the_factors() -> None:
     metric = {"type": "PercentageRunnersBusy", "scaleUpAdjustment": 3, "scaleDownAdjustment": 1}
     hra = horizontal_runner_autoscaler_manifest(
         resolved(pool(autoscaling={"metric": metric})), webhook_server=False
@@ -95,7 +94,7 @@ def test_scale_adjustments_replace_the_factors(reference_dir: Path) -> None:
         "scaleUpAdjustment": 3,
         "scaleDownAdjustment": 1,
     }
-    _validate_crd(reference_dir, hra)
+    _validate_crd(hra)
 
 
 def test_one_adjustment_keeps_the_other_directions_factor() -> None:
@@ -126,9 +125,7 @@ def test_adjustment_rules(metric: dict[str, Any], fragment: str) -> None:
     assert found, _problems(raw)
 
 
-def test_webhook_only_scales_from_zero_where_the_stack_runs_the_webhook_server(
-    reference_dir: Path,
-) -> None:
+def test_webhook_only_scales_from_zero_where_the_stack_runs_the_webhook_server() -> None:
     raw = pool(autoscaling={"min": 0, "max": 4, "metric": {"type": "WebhookOnly"}})
     hra = horizontal_runner_autoscaler_manifest(
         resolved(raw, webhook_server=True), webhook_server=True
@@ -139,7 +136,7 @@ def test_webhook_only_scales_from_zero_where_the_stack_runs_the_webhook_server(
     assert hra["spec"]["scaleUpTriggers"] == [
         {"githubEvent": {"workflowJob": {}}, "duration": "30m"}
     ]
-    _validate_crd(reference_dir, hra)
+    _validate_crd(hra)
 
 
 def test_webhook_only_is_refused_where_nothing_would_ever_add_a_runner() -> None:

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from pulumi_policy import EnforcementLevel
 
+from arc_eks import versions
 from arc_eks.review import artifacts as review_artifacts
+from arc_eks.review import charts
 from arc_eks.review import policies as review_policies
 from arc_eks.review import run as review
 from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, CapturedResource
@@ -152,7 +154,7 @@ def _artifact(manifest: dict[str, Any]) -> review_artifacts.Artifact:
     return review_artifacts.Artifact("kubernetes/ns/x.yaml", manifest, "kubernetes", source)
 
 
-def test_invalid_objects_are_reported(reference_dir: Path) -> None:
+def test_invalid_objects_are_reported() -> None:
     hra = {
         "apiVersion": "actions.summerwind.dev/v1alpha1",
         "kind": "HorizontalRunnerAutoscaler",
@@ -165,19 +167,35 @@ def test_invalid_objects_are_reported(reference_dir: Path) -> None:
         "metadata": {"name": "x"},
         "spec": {},
     }
-    report = review_artifacts.validate([_artifact(hra), _artifact(service_account)], reference_dir)
+    crds = review_artifacts.chart_crd_validators()
+    report = review_artifacts.validate([_artifact(hra), _artifact(service_account)], crds)
     text = "\n".join(report.errors)
     assert "spec.maxReplicas" in text and "minReplica" in text and "'spec' was unexpected" in text
 
 
-def test_missing_reference_folder_only_warns(tmp_path: Path) -> None:
-    rd = {
-        "apiVersion": "actions.summerwind.dev/v1alpha1",
-        "kind": "RunnerDeployment",
-        "metadata": {"name": "x"},
-    }
-    report = review_artifacts.validate([_artifact(rd)], tmp_path / "absent")
-    assert report.errors == [] and any("absent" in w for w in report.warnings)
+def test_custom_kinds_are_checked_against_the_released_arc_chart_crds() -> None:
+    """The released chart 0.23.7 (what users install), not a later, unreleased master."""
+    folder = charts.chart_dir(versions.ARC_CHART, versions.ARC_CHART_VERSION)
+    assert (folder / "crds" / "actions.summerwind.dev_runnerdeployments.yaml").is_file()
+    crds = review_artifacts.chart_crd_validators()
+    assert ("actions.summerwind.dev/v1alpha1", "RunnerDeployment") in crds
+    assert ("actions.github.com/v1alpha1", "AutoscalingRunnerSet") in crds
+
+
+def test_a_kind_without_a_schema_is_an_error_not_a_skip() -> None:
+    unknown = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "x"}}
+    report = review_artifacts.validate(
+        [_artifact(unknown)], review_artifacts.chart_crd_validators()
+    )
+    assert report.errors and "Widget" in report.errors[0] and "CRD" in report.errors[0]
+
+
+def test_a_chart_missing_from_the_cache_names_the_command_that_fills_it(tmp_path: Path) -> None:
+    with pytest.raises(charts.ChartCacheError, match="make charts"):
+        review_artifacts.chart_crd_validators(tmp_path / "empty-cache")
+    result = review.run_review("dev", project_dir=PROJECT_DIR, chart_cache=tmp_path / "empty-cache")
+    assert result.exit_code == 2
+    assert any("make charts" in e for e in result.config_errors)
 
 
 def test_a_failing_rule_fails_the_review_by_name(monkeypatch: pytest.MonkeyPatch) -> None:

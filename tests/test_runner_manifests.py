@@ -22,6 +22,7 @@ from arc_eks.builders.runner import (
 )
 from arc_eks.components.handles import RUNNER_NODE_LABEL_KEY, RUNNER_NODE_LABEL_VALUE
 from arc_eks.config.teams import DockerMode, ResolvedPool, load_team_pools
+from arc_eks.review import charts
 from tests.pool_fixtures import TEAMS_DIR, stack_config
 
 NODE_SELECTOR = {RUNNER_NODE_LABEL_KEY: RUNNER_NODE_LABEL_VALUE}
@@ -40,8 +41,9 @@ def _crd_schema(crd_dir: Path, kind: str) -> dict[str, Any]:
     return schema
 
 
-def _validate_crd(reference_dir: Path, manifest: dict[str, Any]) -> None:
-    crd_dir = reference_dir / "actions-runner-controller" / "legacy" / "crds"
+def _validate_crd(manifest: dict[str, Any]) -> None:
+    """Against the CRDs of the released chart users install (the chart cache, `make charts`)."""
+    crd_dir = charts.chart_dir(versions.ARC_CHART, versions.ARC_CHART_VERSION) / "crds"
     schema = _crd_schema(crd_dir, manifest["kind"])
     jsonschema.Draft7Validator(schema).validate(manifest)
     # The generic schema leaves spec.* open at the top; additionalProperties are not set in the
@@ -93,20 +95,16 @@ def test_example_pools_cover_every_docker_mode() -> None:
 
 @pytest.mark.parametrize("webhook", [False, True])
 @pytest.mark.parametrize("pool", ALL_POOLS, ids=POOL_IDS)
-def test_custom_resources_validate_against_the_crds(
-    reference_dir: Path, pool: ResolvedPool, webhook: bool
-) -> None:
-    _validate_crd(reference_dir, runner_deployment_manifest(pool, node_selector=NODE_SELECTOR))
-    _validate_crd(
-        reference_dir, horizontal_runner_autoscaler_manifest(pool, webhook_server=webhook)
-    )
+def test_custom_resources_validate_against_the_crds(pool: ResolvedPool, webhook: bool) -> None:
+    _validate_crd(runner_deployment_manifest(pool, node_selector=NODE_SELECTOR))
+    _validate_crd(horizontal_runner_autoscaler_manifest(pool, webhook_server=webhook))
 
 
-def test_crd_check_catches_a_wrong_type(reference_dir: Path) -> None:
+def test_crd_check_catches_a_wrong_type() -> None:
     hra = horizontal_runner_autoscaler_manifest(ALL_POOLS[0], webhook_server=False)
     hra["spec"]["minReplicas"] = "one"
     with pytest.raises(jsonschema.ValidationError):
-        _validate_crd(reference_dir, hra)
+        _validate_crd(hra)
 
 
 @pytest.mark.parametrize("pool", ALL_POOLS, ids=POOL_IDS)

@@ -1,5 +1,6 @@
 """What a reviewer reads: the Kubernetes manifests, IAM documents and Helm values a run would
-apply, written to a folder and validated (CRD schemas, Kubernetes schemas, IAM lint).
+apply, written to a folder and validated (the CRDs of the pinned charts, Kubernetes schemas,
+IAM lint).
 
 Secrets are masked everywhere: Pulumi secrets by their marker, and every value under a Secret's
 `data`/`stringData` whatever its marking.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,12 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import yaml
+from jsonschema.protocols import Validator
 from kubernetes_validate import utils as kubernetes_validate_utils
 from parliament import analyze_policy_string
 from parliament import config as parliament_config
 
+from arc_eks.review import charts
 from arc_eks.review.offline import CapturedResource
 from arc_eks.versions import KUBERNETES_VERSION
 
@@ -34,7 +37,6 @@ IAM_PERMISSION_TYPES = {
     "aws:iam/userPolicy:UserPolicy": "policy",
     "aws:iam/groupPolicy:GroupPolicy": "policy",
 }
-CRD_FOLDERS = ("actions-runner-controller/legacy/crds", "actions-runner-controller/scale-set/crds")
 # Parliament findings at these severities make an IAM document invalid; lower ones are printed.
 FAILING_IAM_SEVERITIES = {"MEDIUM", "HIGH", "CRITICAL"}
 
@@ -175,39 +177,57 @@ def _strict(schema: Any) -> Any:
     return out
 
 
-@functools.lru_cache(maxsize=4)
-def load_crd_validators(reference_dir: Path) -> dict[tuple[str, str], jsonschema.Validator]:
-    """(apiVersion, kind) -> validator of every CRD version under the reference folder (parsed
-    once per process: the CRD files are large)."""
-    validators: dict[tuple[str, str], jsonschema.Validator] = {}
-    for folder in CRD_FOLDERS:
-        for path in sorted((reference_dir / folder).glob("*.yaml")):
-            crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-            spec = crd.get("spec") or {}
-            kind = spec.get("names", {}).get("kind")
-            for version in spec.get("versions") or []:
-                schema = (version.get("schema") or {}).get("openAPIV3Schema")
-                if not schema or not kind:
-                    continue
-                strict = _strict(schema)
-                strict.setdefault("properties", {})["metadata"] = {"type": "object"}
-                key = (f"{spec['group']}/{version['name']}", kind)
-                validators[key] = jsonschema.Draft7Validator(strict)
+CrdValidators = dict[tuple[str, str], Validator]
+
+
+@functools.lru_cache(maxsize=256)
+def _validators_of(text: str) -> tuple[tuple[tuple[str, str], Validator], ...]:
+    """(apiVersion, kind) -> strict validator of every CRD version in one YAML text (parsed once
+    per process and text: CRD files are large)."""
+    out = []
+    for crd in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = crd.get("spec") or {}
+        kind = spec.get("names", {}).get("kind")
+        for version in spec.get("versions") or []:
+            schema = (version.get("schema") or {}).get("openAPIV3Schema")
+            if not schema or not kind:
+                continue
+            strict = _strict(schema)
+            strict.setdefault("properties", {})["metadata"] = {"type": "object"}
+            key = (f"{spec['group']}/{version['name']}", kind)
+            out.append((key, jsonschema.Draft7Validator(strict)))
+    return tuple(out)
+
+
+def crd_validators(texts: Iterable[str]) -> CrdValidators:
+    """Validators of every CRD in the given YAML texts (later texts win on the same kind)."""
+    validators: CrdValidators = {}
+    for text in texts:
+        validators.update(_validators_of(text))
     return validators
+
+
+def chart_crd_validators(cache_dir: Path | None = None) -> CrdValidators:
+    """The CRDs the pinned charts ship in crds/ (ARC 0.23.7's, the scale-set controller's), from
+    the chart cache; a chart missing from the cache raises `charts.ChartCacheError`."""
+    return _chart_crd_validators(cache_dir or charts.cache_dir_of())
+
+
+@functools.lru_cache(maxsize=4)
+def _chart_crd_validators(cache_dir: Path) -> CrdValidators:
+    return crd_validators(charts.crd_texts(cache_dir))
 
 
 def _count(report: ValidationReport, what: str) -> None:
     report.checked[what] = report.checked.get(what, 0) + 1
 
 
-def _validate_manifest(
-    artifact: Artifact,
-    crds: dict[tuple[str, str], jsonschema.Validator] | None,
-    report: ValidationReport,
-) -> None:
+def _validate_manifest(artifact: Artifact, crds: CrdValidators, report: ValidationReport) -> None:
     manifest = artifact.content
     key = (manifest["apiVersion"], manifest["kind"])
-    validator = crds.get(key) if crds is not None else None
+    validator = crds.get(key)
     if validator is not None:
         for error in validator.iter_errors(manifest):
             where = ".".join(str(p) for p in error.absolute_path) or "(root)"
@@ -220,8 +240,10 @@ def _validate_manifest(
         where = ".".join(str(p) for p in error.path) or "(root)"
         report.errors.append(f"{artifact.relative_path}: {where}: {error.message}")
     except kubernetes_validate.SchemaNotFoundError:
-        if crds is not None:  # (without the reference folder, one warning says so already)
-            report.warnings.append(f"{artifact.relative_path}: no schema for {key}: not checked")
+        report.errors.append(
+            f"{artifact.relative_path}: {key[1]} ({key[0]}) is neither a built-in kind of "
+            f"Kubernetes {KUBERNETES_VERSION} nor defined by a CRD of the pinned charts"
+        )
         return
     _count(report, "built-in objects (Kubernetes schema, strict)")
 
@@ -239,15 +261,10 @@ def _lint_iam(artifact: Artifact, report: ValidationReport) -> None:
     _count(report, "IAM policies (parliament)")
 
 
-def validate(artifacts: list[Artifact], reference_dir: Path) -> ValidationReport:
+def validate(artifacts: list[Artifact], crds: CrdValidators) -> ValidationReport:
+    """Every manifest against its schema (custom kinds: `crds`; built-in kinds: Kubernetes's, strict,
+    at the pinned minor) and every IAM permission policy through parliament."""
     report = ValidationReport()
-    crds = None
-    if reference_dir.is_dir():
-        crds = load_crd_validators(reference_dir)
-    else:
-        report.warnings.append(
-            f"{reference_dir} is absent: CustomResources were not checked against the CRDs"
-        )
     for artifact in artifacts:
         if artifact.kind == "kubernetes":
             _validate_manifest(artifact, crds, report)

@@ -7,11 +7,12 @@ placeholder values for its secrets) and the team files. Then:
 1. prints the planned resources (type, name, the inputs that matter);
 2. writes the Kubernetes manifests, IAM documents and Helm values it would apply, secrets masked,
    to build/review/<env>/ (and summary.json for CI);
-3. validates them: CustomResources against the CRDs in ../shared/reference (warns if absent),
+3. validates them: CustomResources against the CRDs the pinned charts ship (the chart cache,
+   `make charts`; a chart missing from it is an error),
    built-in kinds with kubernetes_validate (strict), IAM permission policies with parliament;
 4. runs every rule of the policy pack with policies/config/<env>.json;
 5. prints a summary; exits 1 on a mandatory violation or an invalid object, 2 if the stack config,
-   a team file or the policy config is invalid, 0 otherwise.
+   a team file or the policy config is invalid or a pinned chart is not cached, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from arc_eks import program, resource_graph
 from arc_eks.config.loader import NAMESPACE, SECRET_KEYS
 from arc_eks.errors import ConfigError
 from arc_eks.review import artifacts as review_artifacts
+from arc_eks.review import charts
 from arc_eks.review import policies as review_policies
 from arc_eks.review.offline import (
     OFFLINE_SECRET_PREFIX,
@@ -144,7 +146,7 @@ def run_review(
     out_dir: Path | None = None,
     set_config: Mapping[str, Any] | None = None,
     policy_config: Path | None = None,
-    reference_dir: Path | None = None,
+    chart_cache: Path | None = None,
 ) -> ReviewResult:
     """Run the program offline, then validate and police what it would create. Writes the
     artifacts only when `out_dir` is given."""
@@ -168,8 +170,14 @@ def run_review(
     result.artifacts = review_artifacts.collect(run.resources)
     if out_dir is not None:
         review_artifacts.write(result.artifacts, out_dir)
-    reference = reference_dir or project_dir.parent / "shared" / "reference"
-    result.validation = review_artifacts.validate(result.artifacts, reference)
+    try:
+        crds = review_artifacts.chart_crd_validators(
+            chart_cache or charts.cache_dir_of(project_dir)
+        )
+    except charts.ChartCacheError as error:
+        result.config_errors.append(str(error))
+        return result
+    result.validation = review_artifacts.validate(result.artifacts, crds)
     result.validation.errors += [p.render() for p in resource_graph.in_cluster_order_problems(run)]
     result.timings["artifacts"] = time.perf_counter() - mark
 
