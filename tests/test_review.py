@@ -96,6 +96,10 @@ def test_insecure_team_fails_with_the_right_rules(tmp_path: Path) -> None:
         "arc-runner-capacity-fits-node-group",
     }
     assert any("acme-prod-secrets" in f.message for f in result.mandatory)
+    # Each violation the team file caused names the file and the pool.
+    for finding in result.mandatory:
+        if finding.policy != "arc-runner-capacity-fits-node-group":  # a stack-wide sum
+            assert "(from teams/intruder.yaml: pools[0] (miner))" in finding.message, finding
     text = review.render(result, show_plan=False)
     assert "MANDATORY [aws-iam-irsa-no-wildcard-s3]" in text and text.rstrip().endswith("FAIL")
 
@@ -210,3 +214,19 @@ def test_a_failing_rule_fails_the_review_by_name(monkeypatch: pytest.MonkeyPatch
     _, findings = review_policies.run_policies([resource], {})
     assert [(f.policy, f.level) for f in findings] == [("broken-rule", EnforcementLevel.MANDATORY)]
     assert "rule failed" in findings[0].message
+
+
+def test_origins_pick_the_longest_pool_key(tmp_path: Path) -> None:
+    from arc_eks.review.sources import origin_of, team_file_origins
+
+    (tmp_path / "pay.yaml").write_text(
+        "team: pay\npools:\n  - {name: build}\n  - {name: build-x}\n"
+    )
+    origins = team_file_origins(tmp_path)
+    urn = "urn:pulumi:prod::arc-eks::x$kubernetes:core/v1:ServiceAccount::pay-build-x-runner"
+    assert origin_of(urn, origins) == "teams/pay.yaml: pools[1] (build-x)"
+    assert origin_of(urn.replace("build-x", "build"), origins) == "teams/pay.yaml: pools[0] (build)"
+    assert (
+        origin_of(urn.replace("pay-build-x-runner", "pay-namespace"), origins) == "teams/pay.yaml"
+    )
+    assert origin_of(urn.replace("pay-build-x-runner", "cluster-eks"), origins) is None

@@ -23,7 +23,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from arc_eks.review.offline import (
     run_program,
     stack_file,
 )
+from arc_eks.review.sources import origin_of, team_file_origins
 
 MASK = review_artifacts.MASK
 
@@ -189,6 +190,14 @@ def run_review(
         result.config_errors.append(f"policy config {config_path}: {error}")
         return result
     policies, result.findings = review_policies.run_policies(run.resources, pack_config)
+    # A violation caused by a team file names that file and pool.
+    origins = team_file_origins(teams_dir or project_dir / "teams")
+    result.findings = [
+        replace(f, message=f"{f.message} (from {origin})")
+        if (origin := origin_of(f.urn, origins))
+        else f
+        for f in result.findings
+    ]
     result.config_errors += [
         f"{config_path}: {p}" for p in review_policies.config_problems(pack_config, policies)
     ]
