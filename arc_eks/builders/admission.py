@@ -40,11 +40,17 @@ from arc_eks.config.teams import DockerMode, ResolvedPool
 ADMISSION_API_VERSION = "admissionregistration.k8s.io/v1"
 JOB_POD_SERVICE_ACCOUNT = "default"
 
-# Parenthesised as a whole: `.all()` binds tighter than `+`.
-_ALL_CONTAINERS = (
-    "((has(object.spec.initContainers) ? object.spec.initContainers : [])"
-    " + object.spec.containers"
-    " + (has(object.spec.ephemeralContainers) ? object.spec.ephemeralContainers : []))"
+_NOT_PRIVILEGED = (
+    "(!has(c.securityContext) || !has(c.securityContext.privileged)"
+    " || c.securityContext.privileged == false)"
+)
+# One `all` per list: containers, init containers and ephemeral containers are different types in
+# the Pod schema, so Kubernetes' CEL type checker would refuse their concatenation.
+_NO_PRIVILEGED_CONTAINER = (
+    f"object.spec.containers.all(c, {_NOT_PRIVILEGED})"
+    f" && (!has(object.spec.initContainers) || object.spec.initContainers.all(c, {_NOT_PRIVILEGED}))"
+    " && (!has(object.spec.ephemeralContainers)"
+    f" || object.spec.ephemeralContainers.all(c, {_NOT_PRIVILEGED}))"
 )
 
 # (expression, message): each expression must be true for the pod to be admitted.
@@ -56,8 +62,7 @@ _FIXED_VALIDATIONS: tuple[tuple[str, str], ...] = (
         "(no permissions, no IAM role)",
     ),
     (
-        f"{_ALL_CONTAINERS}.all(c, !has(c.securityContext)"
-        " || !has(c.securityContext.privileged) || c.securityContext.privileged == false)",
+        _NO_PRIVILEGED_CONTAINER,
         "job pods run no privileged container",
     ),
     (
