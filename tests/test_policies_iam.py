@@ -498,3 +498,14 @@ def test_edge_values_are_not_wildcards_and_skipped_statements_do_not_stop_the_sc
     ]
     trust_no_effect = {"Principal": "*", "Action": "sts:AssumeRole"}
     assert trust_paths(trust_no_effect, trust(EXACT)) == []
+
+
+def test_a_tag_scoped_statement_does_not_end_the_scan() -> None:
+    scoped = allow(
+        "autoscaling:SetDesiredCapacity", "*", Condition={"StringEquals": {TAG: "owned"}}
+    )
+    props = {"policy": doc(scoped, allow("ec2:TerminateInstances", "*"))}
+    assert check(NO_WILDCARD_RESOURCES, ROLE_POLICY, props) == ["policy.Statement[1].Resource"]
+    reads = allow("ec2:DescribeInstances", "*")
+    props = {"policy": doc(reads, allow("ec2:TerminateInstances", "*"))}
+    assert check(NO_WILDCARD_RESOURCES, ROLE_POLICY, props) == ["policy.Statement[1].Resource"]

@@ -489,6 +489,8 @@ def test_misspelt_metric_type_is_refused_with_the_right_name() -> None:
         "autoscaling.metric",
         "TotalNumberOfQueuedAndInProgressWorkflowRuns",
     )
+    # our explanation, not only pydantic's list of the known tags
+    refused(pool(autoscaling={"metric": metric}), "autoscaling.metric", "never scale")
 
 
 # --- grants -------------------------------------------------------------------------------------
@@ -633,7 +635,15 @@ def test_more_boundaries() -> None:
     schedule = {**SCHEDULE, "min": 500}
     accepted(pool(autoscaling={"min": 500, "max": 500, "schedules": [schedule]}))
     found = problems(pool(resources=rq(f"{CPU_ROOM + 1}m", "1Gi")))
-    assert any(p == "resources" and "runner" in m for p, m in found)
+    assert any(p == "resources" and "runner request" in m for p, m in found)
+
+
+def test_fit_boundary_in_absolute_numbers() -> None:
+    """t3a.large: 2 vCPU - 70m kubelet/system reserve - 150m DaemonSets = 1780m; 7859 MiB - 740 MiB
+    reserve (35 pods) - 256 MiB DaemonSets = 6863 MiB (docs/runner-pools.md)."""
+    accepted(pool(resources=rq("1780m", "6863Mi")))
+    refused(pool(resources=rq("1781m", "6863Mi")), "resources")
+    refused(pool(resources=rq("1780m", "6864Mi")), "resources")
 
 
 @pytest.mark.parametrize(
@@ -685,6 +695,7 @@ def test_runner_uid_and_docker_gid() -> None:
         ("mirror.example.com:5000/library/docker:28.0.4-dind-rootless", True),
         ("docker@sha256:" + "a" * 64, True),
         ("docker:dind", False),
+        ("mirror.example.com:5000/docker:dind", False),
         ("docker:stable", False),
         ("docker:latest", False),
         ("docker", False),
@@ -781,8 +792,13 @@ def test_metadata_keys_accepted(key: str) -> None:
         ("helm.sh/chart", "your own"),
         ("pulumi.com/x", "your own"),
         ("actions-runner", "your own"),
-        ("runner-template-hash", "your own"),
         ("pod-template-hash", "your own"),
+        ("runner-deployment-name", "your own"),
+        ("runner-template-hash", "your own"),
+        ("runnerset-name", "your own"),
+        ("sync-time", "your own"),
+        ("runner-scale-set-id", "your own"),
+        ("runner-scale-set-name", "your own"),
     ],
 )
 def test_metadata_keys_refused(key: str, fragment: str) -> None:
