@@ -257,8 +257,9 @@ def test_a_stack_deployed_as_configured_passes(account: None, project: Any) -> N
     groups = {n.split(" ")[0] for n in found if n.startswith("node-group/")}
     assert groups == {"node-group/system", "node-group/standard", "node-group/privileged-blue"}
     # blue-build: readwrite on blue-cache/blue/ (Get, Put, AbortMultipartUpload, Delete, and
-    # List under the prefix), read on shared-artifacts (Get, List).
-    assert found["simulate/blue-build"][1].startswith("7 allowed on its own grants")
+    # List under the prefix), read on shared-artifacts (Get, List), push to ECR blue/app (the
+    # three pull and four push actions).
+    assert found["simulate/blue-build"][1].startswith("14 allowed on its own grants")
 
 
 def test_a_policy_reaching_beyond_its_prefix_fails_the_simulation(
@@ -301,6 +302,28 @@ def test_bucket_policy_rights_or_other_buckets_fail_the_simulation(
     assert status is Status.FAIL
     assert "s3:PutBucketPolicy on arn:aws:s3:::green-cache" in detail
     assert "s3:GetObject on arn:aws:s3:::blue-cache/arc-eks-verify-probe" in detail
+
+
+def test_ecr_beyond_the_pools_own_repositories_fails_the_simulation(
+    account: None, project: Any
+) -> None:
+    def every_repository(pool: Any) -> dict[str, Any]:
+        document = _program_policy(pool)
+        if pool.team == "green":
+            document["Statement"].append(
+                {
+                    "Effect": "Allow",
+                    "Action": "ecr:PutImage",
+                    "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*",
+                }
+            )
+        return document
+
+    found = aws_checks(project, deploy(project[2], policy_for=every_repository))
+    status, detail = found["simulate/green-ci"]
+    assert status is Status.FAIL
+    assert f"ecr:PutImage on arn:aws:ecr:{REGION}:{ACCOUNT}:repository/blue/app" in detail
+    assert found["simulate/blue-build"][0] is Status.OK
 
 
 def test_a_pool_that_cannot_reach_its_own_grant_fails(account: None, project: Any) -> None:

@@ -24,7 +24,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from arc_eks.builders.iam import IRSA_AUDIENCE, irsa_trust_policy
-from arc_eks.builders.s3_grants import LIST_ACTION, bucket_arn, object_actions, objects_arn
+from arc_eks.builders.s3_grants import (
+    ECR_PULL_ACTIONS,
+    ECR_PUSH_ACTIONS,
+    LIST_ACTION,
+    bucket_arn,
+    ecr_repository_arn,
+    object_actions,
+    objects_arn,
+)
 from arc_eks.components.cluster import CONTROL_PLANE_LOG_TYPES
 from arc_eks.config.teams import ResolvedPool
 from arc_eks.ops.checks import Aws, Report, checking
@@ -37,6 +45,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROBE_KEY = "arc-eks-verify-probe"
 OTHER_PREFIX = "arc-eks-verify-other-prefix/"
 CANARY_BUCKET = "arc-eks-verify-canary-bucket"
+CANARY_REPOSITORY = "arc-eks-verify/canary"
 BUCKET_ADMIN_ACTIONS = ("s3:PutBucketPolicy", "s3:PutBucketAcl", "s3:DeleteBucketPolicy")
 ALLOWED = "allowed"
 
@@ -50,6 +59,26 @@ class SimulationCase:
     resource: str
     allowed: bool
     s3_prefix: str | None = None
+
+
+def ecr_cases(
+    pool: ResolvedPool, stack_repositories: Iterable[str], *, region: str, account_id: str
+) -> list[SimulationCase]:
+    """What a pool's role must and must not be allowed in ECR: pull (and push) on its own
+    repositories, no push where it only pulls, nothing on any other pool's or a canary's."""
+    cases: list[SimulationCase] = []
+    own = {grant.repository for grant in pool.spec.ecr}
+    for grant in pool.spec.ecr:
+        arn = ecr_repository_arn(region, account_id, grant.repository)
+        actions = ECR_PUSH_ACTIONS if grant.access == "push" else ECR_PULL_ACTIONS
+        cases.append(SimulationCase(f"{grant.access} {grant.repository}", actions, arn, True))
+        if grant.access == "pull":
+            push_only = tuple(a for a in ECR_PUSH_ACTIONS if a not in ECR_PULL_ACTIONS)
+            cases.append(SimulationCase(f"push {grant.repository}", push_only, arn, False))
+    for other in sorted({*stack_repositories, CANARY_REPOSITORY} - own):
+        arn = ecr_repository_arn(region, account_id, other)
+        cases.append(SimulationCase(f"repository {other}", ECR_PUSH_ACTIONS, arn, False))
+    return cases
 
 
 def simulation_cases(pool: ResolvedPool, stack_buckets: Iterable[str]) -> list[SimulationCase]:
@@ -363,8 +392,14 @@ class Verify:
                 self.report.fail(name, "the pool has grants but no role in the outputs")
                 continue
             self._trust(name, pool, entry, role_arn)
-            if pool.s3:
-                self._simulate(f"simulate/{pool.key}", pool, role_arn, buckets)
+            cases = simulation_cases(pool, buckets) if pool.s3 else []
+            cases += ecr_cases(
+                pool,
+                [r.repository for r in self.expected.ecr_repositories],
+                region=self.expected.region,
+                account_id=role_arn.split(":")[4],
+            )
+            self._simulate(f"simulate/{pool.key}", role_arn, cases)
 
     def _trust(self, name: str, pool: ResolvedPool, entry: dict[str, Any], role_arn: str) -> None:
         arn = self.outputs.get("oidcProviderArn")
@@ -391,8 +426,7 @@ class Verify:
                     f"{entry.get('serviceAccount')} through the cluster's OIDC provider",
                 )
 
-    def _simulate(self, name: str, pool: ResolvedPool, role_arn: str, buckets: list[str]) -> None:
-        cases = simulation_cases(pool, buckets)
+    def _simulate(self, name: str, role_arn: str, cases: list[SimulationCase]) -> None:
         wrong: list[str] = []
         asked = 0
         with checking(self.report, name):
@@ -432,7 +466,7 @@ class Verify:
                 self.report.ok(
                     name,
                     f"{allowed} allowed on its own grants, {asked - allowed} denied (other "
-                    "prefixes, other buckets, bucket policy/ACL)",
+                    "prefixes, other buckets, bucket policy/ACL, other repositories)",
                 )
 
 
