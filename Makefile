@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: venv charts test lint fmt up preview preflight verify review bench mutation clean
+.PHONY: venv charts test lint fmt up preview preflight verify review review-all bench mutation clean
 
 # (Re)install only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -58,6 +58,14 @@ verify: $(STAMP)
 ## Offline review: no AWS credentials, no Pulumi CLI.
 review: charts
 	$(BIN)/python -m arc_eks.review --stack $(STACK)
+
+## Offline review of every stack in stacks/ (your own config: CI runs it on every change).
+review-all: charts
+	@status=0; for file in stacks/Pulumi.*.yaml; do \
+	  env=$${file#stacks/Pulumi.}; env=$${env%.yaml}; \
+	  echo "=== make review STACK=$$env"; \
+	  $(BIN)/python -m arc_eks.review --stack $$env || status=1; \
+	done; exit $$status
 
 bench: charts
 	$(BIN)/python scripts/bench_review.py

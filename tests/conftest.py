@@ -18,6 +18,9 @@ from arc_eks.review.offline import (
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = PROJECT_DIR.parent / "shared" / "reference"
+# The tests' own copy of an example project (stacks, teams, policy configs): a user who edits
+# the shipped stacks/ or teams/ never breaks the package's tests (`make review-all` checks theirs).
+FIXTURE_PROJECT = PROJECT_DIR / "tests" / "fixtures" / "project"
 STACKS = ("dev", "staging", "prod")
 
 
@@ -40,7 +43,7 @@ def run_stack(
     teams_dir: Path | None = None,
     raise_errors: bool = True,
 ) -> ProgramRun:
-    """Run the real program for stacks/Pulumi.<env>.yaml under mocks.
+    """Run the real program for the fixture project's stacks/Pulumi.<env>.yaml under mocks.
 
     `set_config` replaces whole `arc-eks:<key>` values (objects as dicts); `remove_config` drops
     keys; `secrets` replaces the default secret placeholders (pass {} for none).
@@ -49,7 +52,7 @@ def run_stack(
 
     from arc_eks import program
 
-    config, secret_keys = config_map_from_stack_file(stack_file(PROJECT_DIR, env))
+    config, secret_keys = config_map_from_stack_file(stack_file(FIXTURE_PROJECT, env))
     for key in remove_config:
         config.pop(key, None)
     for key, value in (set_config or {}).items():
@@ -58,7 +61,7 @@ def run_stack(
     config.update(chosen)
     secret_keys = sorted(set(secret_keys) | set(chosen))
     return run_program(
-        lambda: program.main(project_dir=PROJECT_DIR, teams_dir=teams_dir),
+        lambda: program.main(project_dir=FIXTURE_PROJECT, teams_dir=teams_dir),
         config=config,
         secret_keys=secret_keys,
         stack=env,

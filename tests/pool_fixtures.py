@@ -14,7 +14,7 @@ from arc_eks.config.stack import PIN_REGISTRIES, StackConfig
 from arc_eks.review.offline import FAKE_ACCOUNT, FAKE_OIDC_ID, FAKE_REGION
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-TEAMS_DIR = PROJECT_DIR / "teams"
+TEAMS_DIR = PROJECT_DIR / "tests" / "fixtures" / "project" / "teams"
 EXAMPLE_ECR = "111122223333.dkr.ecr.eu-west-1.amazonaws.com"
 ISSUER = f"oidc.eks.{FAKE_REGION}.amazonaws.com/id/{FAKE_OIDC_ID}"
 

@@ -11,7 +11,7 @@ import yaml
 
 from arc_eks import versions
 from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, CapturedResource, ProgramRun, is_secret
-from tests.conftest import PROJECT_DIR, STACKS, run_stack
+from tests.conftest import FIXTURE_PROJECT, STACKS, run_stack
 
 LOG_TYPES = {"api", "audit", "authenticator", "controllerManager", "scheduler"}
 
@@ -22,7 +22,7 @@ def _run(env: str) -> ProgramRun:
 
 
 def _stack_config(env: str) -> dict:
-    document = yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{env}.yaml").read_text())
+    document = yaml.safe_load((FIXTURE_PROJECT / "stacks" / f"Pulumi.{env}.yaml").read_text())
     return {k.removeprefix("arc-eks:"): v for k, v in document["config"].items()}
 
 

@@ -9,16 +9,16 @@ import json
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR, STACKS
+from tests.conftest import FIXTURE_PROJECT, STACKS
 
 
 def _stack(env: str) -> dict:
-    document = yaml.safe_load((PROJECT_DIR / "stacks" / f"Pulumi.{env}.yaml").read_text())
+    document = yaml.safe_load((FIXTURE_PROJECT / "stacks" / f"Pulumi.{env}.yaml").read_text())
     return {k.removeprefix("arc-eks:"): v for k, v in document["config"].items()}
 
 
 def _policy(env: str) -> dict:
-    return json.loads((PROJECT_DIR / "policies" / "config" / f"{env}.json").read_text())
+    return json.loads((FIXTURE_PROJECT / "policies" / "config" / f"{env}.json").read_text())
 
 
 @pytest.mark.parametrize("env", STACKS)

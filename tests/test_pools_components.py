@@ -231,7 +231,7 @@ def test_preview_knows_which_service_account_before_the_role_exists() -> None:
 
     from arc_eks import program
     from arc_eks.review.offline import ArcMocks, config_map_from_stack_file, run_program, stack_file
-    from tests.conftest import PROJECT_DIR, default_secrets
+    from tests.conftest import FIXTURE_PROJECT, default_secrets
 
     class RolesUnknownInPreview(ArcMocks):
         def new_resource(self, args):  # type: ignore[no-untyped-def]
@@ -240,10 +240,10 @@ def test_preview_knows_which_service_account_before_the_role_exists() -> None:
                 outputs.pop("arn", None)  # unknown until the role is created
             return resource_id, outputs
 
-    config, secret_keys = config_map_from_stack_file(stack_file(PROJECT_DIR, "dev"))
+    config, secret_keys = config_map_from_stack_file(stack_file(FIXTURE_PROJECT, "dev"))
     secrets = default_secrets(config)
     run = run_program(
-        lambda: program.main(project_dir=PROJECT_DIR),
+        lambda: program.main(project_dir=FIXTURE_PROJECT),
         config={**config, **secrets},
         secret_keys=sorted({*secret_keys, *secrets}),
         stack="dev",

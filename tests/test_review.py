@@ -19,6 +19,9 @@ from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, CapturedResource
 from policies.arc_policies import registry
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# The tests' example project; the charts come from the repository's own cache (make charts).
+FIXTURE_PROJECT = PROJECT_DIR / "tests" / "fixtures" / "project"
+CHART_CACHE = PROJECT_DIR / ".cache" / "charts"
 INSECURE_TEAM_DIR = PROJECT_DIR / "tests" / "fixtures" / "insecure-team"
 # The careless platform change the insecure team relies on: its bucket and a pool cap of 100.
 LOOSENED_TEAMS = {
@@ -35,7 +38,9 @@ LOOSENED_TEAMS = {
 @pytest.fixture(scope="module", params=["dev", "staging", "prod"])
 def shipped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     out = tmp_path_factory.mktemp(f"review-{request.param}")
-    return review.run_review(request.param, project_dir=PROJECT_DIR, out_dir=out)
+    return review.run_review(
+        request.param, project_dir=FIXTURE_PROJECT, chart_cache=CHART_CACHE, out_dir=out
+    )
 
 
 def test_shipped_stack_review_is_clean(shipped: review.ReviewResult) -> None:
@@ -83,7 +88,8 @@ def test_artifacts_are_written_and_secrets_masked(shipped: review.ReviewResult) 
 def test_insecure_team_fails_with_the_right_rules(tmp_path: Path) -> None:
     result = review.run_review(
         "prod",
-        project_dir=PROJECT_DIR,
+        project_dir=FIXTURE_PROJECT,
+        chart_cache=CHART_CACHE,
         teams_dir=INSECURE_TEAM_DIR,
         set_config=LOOSENED_TEAMS,
         out_dir=tmp_path,
@@ -107,7 +113,8 @@ def test_insecure_team_fails_with_the_right_rules(tmp_path: Path) -> None:
 def test_same_team_in_dev_is_only_advised(tmp_path: Path) -> None:
     result = review.run_review(
         "dev",
-        project_dir=PROJECT_DIR,
+        project_dir=FIXTURE_PROJECT,
+        chart_cache=CHART_CACHE,
         teams_dir=INSECURE_TEAM_DIR,
         set_config=LOOSENED_TEAMS,
         out_dir=None,
@@ -119,16 +126,20 @@ def test_same_team_in_dev_is_only_advised(tmp_path: Path) -> None:
 def test_invalid_stack_config_exits_2() -> None:
     result = review.run_review(
         "dev",
-        project_dir=PROJECT_DIR,
+        project_dir=FIXTURE_PROJECT,
+        chart_cache=CHART_CACHE,
         set_config={"arc-eks:nodeGroup": {"instanceType": "m5.large"}},
     )
     assert result.exit_code == 2
     assert "instanceType" in review.render(result)
 
 
-def test_cli_prints_plan_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_plan_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(charts.CACHE_ENV, str(CHART_CACHE))
     code = review.main(
-        ["--stack", "prod", "--project-dir", str(PROJECT_DIR), "--out", str(tmp_path / "out")]
+        ["--stack", "prod", "--project-dir", str(FIXTURE_PROJECT), "--out", str(tmp_path / "out")]
     )
     printed = capsys.readouterr().out
     assert code == 0
@@ -139,7 +150,7 @@ def test_cli_prints_plan_and_summary(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_policy_config_files_match_the_schemas() -> None:
     policies = registry.build_policies()
     for env in ("dev", "staging", "prod"):
-        path = review_policies.policy_config_path(PROJECT_DIR, env)
+        path = review_policies.policy_config_path(FIXTURE_PROJECT, env)
         assert (
             review_policies.config_problems(review_policies.load_policy_config(path), policies)
             == []
@@ -197,7 +208,9 @@ def test_a_kind_without_a_schema_is_an_error_not_a_skip() -> None:
 def test_a_chart_missing_from_the_cache_names_the_command_that_fills_it(tmp_path: Path) -> None:
     with pytest.raises(charts.ChartCacheError, match="make charts"):
         review_artifacts.chart_crd_validators(tmp_path / "empty-cache")
-    result = review.run_review("dev", project_dir=PROJECT_DIR, chart_cache=tmp_path / "empty-cache")
+    result = review.run_review(
+        "dev", project_dir=FIXTURE_PROJECT, chart_cache=tmp_path / "empty-cache"
+    )
     assert result.exit_code == 2
     assert any("make charts" in e for e in result.config_errors)
 

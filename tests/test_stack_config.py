@@ -128,9 +128,9 @@ def test_every_problem_is_listed_at_once() -> None:
 def test_preflight_lists_missing_secrets_of_each_shipped_stack(env: str) -> None:
     from arc_eks.ops.stackfile import check_stack_file
     from arc_eks.review.offline import stack_file
-    from tests.conftest import PROJECT_DIR
+    from tests.conftest import FIXTURE_PROJECT
 
-    problems = check_stack_file(stack_file(PROJECT_DIR, env), env)
+    problems = check_stack_file(stack_file(FIXTURE_PROJECT, env), env)
     # The shipped files validate; only the secrets (never committed) are reported.
     assert problems, "the shipped stack files carry no secrets"
     assert all(p.value == "(missing)" and "--secret" in p.expected for p in problems)
@@ -155,20 +155,20 @@ def test_config_as_the_cli_passes_it_in_the_environment(monkeypatch: pytest.Monk
 
     from arc_eks import program
     from arc_eks.review.offline import config_map_from_stack_file, run_program, stack_file
-    from tests.conftest import PROJECT_DIR, default_secrets
+    from tests.conftest import FIXTURE_PROJECT, default_secrets
 
-    config, secret_keys = config_map_from_stack_file(stack_file(PROJECT_DIR, "dev"))
+    config, secret_keys = config_map_from_stack_file(stack_file(FIXTURE_PROJECT, "dev"))
     secrets = default_secrets(config)
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({**config, **secrets}))
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(sorted({*secret_keys, *secrets})))
     run = run_program(
-        lambda: program.main(project_dir=PROJECT_DIR), config={}, secret_keys=[], stack="dev"
+        lambda: program.main(project_dir=FIXTURE_PROJECT), config={}, secret_keys=[], stack="dev"
     )
     assert run.one("eks:index:Cluster").inputs["name"] == "arc-eks-dev"
 
     monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", "[]")  # the token set without --secret
     run = run_program(
-        lambda: program.main(project_dir=PROJECT_DIR),
+        lambda: program.main(project_dir=FIXTURE_PROJECT),
         config={},
         secret_keys=[],
         stack="dev",
