@@ -29,11 +29,34 @@ _SECRET_SHAPES = re.compile(
 _PLAIN_TEXT = re.compile(r"^[A-Za-z0-9 ._:/@+=,()*-]{0,200}$")
 
 
+# Words that mark a value as a credential whatever its shape (`DB_PASSWORD=hunter2`).
+_CREDENTIAL_WORDS = re.compile(
+    r"(passw|secret|token|api.?key|private|credential|bearer|authorization)", re.IGNORECASE
+)
+
+
+def has_credential_shape(text: str) -> bool:
+    """A provider token, a PEM block, a JWT or an AWS key id: refused wherever it is written
+    (a team or stack file is plain text in a repository), not only masked."""
+    return bool(_SECRET_SHAPES.search(text))
+
+
 def looks_secret(text: str) -> bool:
-    """Whether a string might be a credential (then it is never echoed)."""
+    """Whether a string might be a credential (then it is never echoed).
+
+    A value is shown only when its shape is plainly harmless: short, of the characters names,
+    numbers, paths and ARNs use, with no run of letters and digits long or mixed enough to be a
+    random token (a 40-hex classic PAT, an AWS secret key, `hunter2hunter2`), no `key=value`
+    and no credential word."""
     if _SECRET_SHAPES.search(text) or not _PLAIN_TEXT.match(text):
         return True
-    # A long unbroken run of mixed-case letters and digits: a random token or key.
+    if _CREDENTIAL_WORDS.search(text) or re.search(r"[A-Za-z0-9]=[^\s]", text):
+        return True
+    for run in re.findall(r"[A-Za-z0-9]+", text):
+        mixed = bool(re.search(r"[A-Za-z]", run)) and bool(re.search(r"[0-9]", run))
+        if len(run) >= 48 or (mixed and len(run) >= 13):
+            return True
+    # A long unbroken run of mixed-case letters, digits and symbols: a random token or key.
     for run in re.findall(r"[A-Za-z0-9+/=_-]{20,}", text):
         classes = sum(bool(re.search(p, run)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[+/=_]"))
         if classes >= 3:
@@ -42,7 +65,8 @@ def looks_secret(text: str) -> bool:
 
 
 def show(value: Any) -> str:
-    """A value as it may appear in an error: short, and masked where it could be a secret."""
+    """A value as it may appear in an error: short, and masked where it could be a secret.
+    A value under a key that names a credential (password, token, ...) is masked too."""
     if value is None or isinstance(value, bool | int | float):
         shown = repr(value)
     elif isinstance(value, str):
@@ -50,14 +74,20 @@ def show(value: Any) -> str:
         shown = MASKED if looks_secret(value) else repr(short)
     elif isinstance(value, dict):
         small = len(value) <= 3 and all(
-            isinstance(k, str) and len(k) <= 40 and isinstance(v, str | int | float | bool)
+            isinstance(k, str) and len(k) <= 40 and not looks_secret(k) for k in value
+        )
+        # A value under a key that names a credential is never shown, whatever it looks like.
+        inner = ", ".join(
+            f"{k}: {MASKED if _CREDENTIAL_WORDS.search(k) else show(v)}"
+            if isinstance(v, str | int | float | bool)
+            else f"{k}: {show(v)}"
             for k, v in value.items()
         )
-        inner = ", ".join(f"{k}: {show(v)}" for k, v in value.items()) if small else ""
+        plural = "s" if len(value) != 1 else ""
         shown = (
             f"{{{inner}}}"
             if small and len(inner) <= _MAX_VALUE_CHARS
-            else f"(a mapping of {len(value)} key{'s' if len(value) != 1 else ''})"
+            else f"(a mapping of {len(value)} key{plural})"
         )
     elif isinstance(value, list | tuple):
         items = ", ".join(show(v) for v in value[:6])
@@ -67,6 +97,37 @@ def show(value: Any) -> str:
     else:
         shown = f"(a {type(value).__name__})"
     return shown
+
+
+def credential_problems(document: Any, source: str, prefix: str = "") -> list[ConfigProblem]:
+    """Every key or value of a parsed file shaped like a credential (see `has_credential_shape`),
+    whatever key it sits under: such a file is plain text in a repository and its values reach
+    Kubernetes objects, AWS tags and logs. Masked, and refused."""
+    found: list[ConfigProblem] = []
+    stack: list[tuple[str, Any]] = [(prefix, document)]
+    while stack and len(found) < 20:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                name = str(key)
+                shown = (
+                    "(a key that looks like a credential)" if has_credential_shape(name) else name
+                )
+                child = f"{path}.{shown}" if path and not path.endswith(":") else f"{path}{shown}"
+                stack.append((child, value))
+                if shown != name:
+                    found.append(ConfigProblem(source, child, MASKED, _NO_CREDENTIALS))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(node))
+        elif isinstance(node, str) and has_credential_shape(node):
+            found.append(ConfigProblem(source, path or "(file)", MASKED, _NO_CREDENTIALS))
+    return sorted(found, key=lambda p: p.path)
+
+
+_NO_CREDENTIALS = (
+    "no credential here: this file is plain text in the repository (a credential goes in a "
+    "Pulumi secret of the stack); remove it and rotate the credential"
+)
 
 
 @dataclass(frozen=True)
@@ -154,6 +215,12 @@ _BOUNDS = {
     "less_than": "less than",
     "less_than_equal": "at most",
 }
+
+
+def did_you_mean(key: str, known: Iterable[str]) -> str:
+    """ "; did you mean x?" for a key close to a known one, else ""."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _unknown_key(model: type[BaseModel] | None, loc: Sequence[int | str]) -> str:

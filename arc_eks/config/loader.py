@@ -16,7 +16,12 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from arc_eks.config.stack import StackConfig
-from arc_eks.errors import ConfigError, ConfigProblem, problems_from_validation_error
+from arc_eks.errors import (
+    ConfigError,
+    ConfigProblem,
+    credential_problems,
+    problems_from_validation_error,
+)
 
 NAMESPACE = "arc-eks"
 SOURCE = "stack config"
@@ -166,6 +171,16 @@ def load_stack_config(stack_name: str | None = None) -> tuple[StackConfig, GitHu
     raw.setdefault("environment", stack_name or pulumi.get_stack())
 
     problems: list[ConfigProblem] = namespace_problems(_all_config(), _secret_keys())
+    # A credential pasted under a plain key (a token in arc-eks:tags, a key in aws:profile):
+    # refused and never echoed. The secret keys themselves are checked by _require_secret.
+    secret_keys_now = _secret_keys()
+    for ns in KNOWN_NAMESPACES:
+        plain = {
+            k: v
+            for k, v in raw_namespace_config(ns).items()
+            if f"{ns}:{k}" not in secret_keys_now and not (ns == NAMESPACE and k in SECRET_KEYS)
+        }
+        problems += credential_problems(plain, SOURCE, prefix=f"{ns}:")
     stack: StackConfig | None = None
     try:
         stack = StackConfig.model_validate(raw)

@@ -95,6 +95,10 @@ MAX_LABELS = 20
 MAX_GRANTS = 20
 MAX_SCHEDULES = 20
 MAX_REPOSITORY_NAMES = 50
+# The labels of GitHub-hosted runners (ubuntu-latest, ubuntu-24.04-arm, windows-2022, macos-15,
+# macos-14-xlarge, ...): jobs of every team use them, so a pool carrying one would be offered
+# jobs that were never meant for it.
+GITHUB_HOSTED_LABEL = re.compile(r"^(ubuntu|windows|macos)-", re.IGNORECASE)
 # GitHub adds these to every self-hosted runner; they select no team. Labels are case-insensitive.
 DEFAULT_RUNNER_LABELS = frozenset(
     {"self-hosted", "linux", "x64", "arm64", "arm", "windows", "macos"}
@@ -727,6 +731,13 @@ class PoolSpec(ConfigModel):
     @field_validator("labels")
     @classmethod
     def _routes_only_its_own_jobs(cls, value: list[str]) -> list[str]:
+        hosted = [label for label in value if GITHUB_HOSTED_LABEL.match(label)]
+        if hosted:
+            raise ValueError(
+                f"labels other than GitHub-hosted runner labels ({', '.join(hosted)}): every "
+                "team's `runs-on: ubuntu-latest` jobs in the pool's scope would be offered to "
+                "this pool's runners"
+            )
         # GitHub gives every runner self-hosted, linux, x64: a pool with no label beyond those
         # takes any `runs-on: self-hosted` job its scope can see, other teams' included.
         if not [label for label in value if label.lower() not in DEFAULT_RUNNER_LABELS]:

@@ -40,7 +40,13 @@ from arc_eks.config.pool_spec import (
 )
 from arc_eks.config.stack import StackConfig, TeamAllowance, TeamName
 from arc_eks.config.yaml_files import TEAM_FILE_MAX_BYTES, load_yaml
-from arc_eks.errors import ConfigError, ConfigProblem, problems_from_validation_error, show
+from arc_eks.errors import (
+    ConfigError,
+    ConfigProblem,
+    credential_problems,
+    problems_from_validation_error,
+    show,
+)
 
 __all__ = [
     "DOCKER_RESOURCES_DEFAULT",
@@ -310,8 +316,10 @@ def _load_team_file(
         return [], loaded.problems
     raw = loaded.document
     if not isinstance(raw, Mapping):
-        return [], [ConfigProblem(source, "(file)", show(raw), "a mapping with team and pools")]
-    problems: list[ConfigProblem] = []
+        # Never the content: a credential file copied in place of a team file is one string.
+        what = "(a list)" if isinstance(raw, list) else "(not a mapping; its content is not shown)"
+        return [], [ConfigProblem(source, "(file)", what, "a mapping with team and pools")]
+    problems: list[ConfigProblem] = credential_problems(raw, source)
     try:
         header = TeamFile.model_validate(raw)
         team, raw_pools = header.team, header.pools
@@ -426,6 +434,7 @@ def _cross_pool_problems(
                     )
                 )
     keys: dict[str, tuple[str, str, str]] = {}  # team-pool -> (team, pool, source)
+    role_keys: dict[str, tuple[str, str, str, str]] = {}  # env-team-pool -> (env, team, pool, src)
     for d in declared:
         joined = f"{d.team}-{d.spec.name}"
         first = keys.setdefault(joined, (d.team, d.spec.name, d.source))
@@ -437,6 +446,22 @@ def _cross_pool_problems(
                     show(d.spec.name),
                     f"a pool name that does not make team {first[0]!r}'s pool {first[1]!r} "
                     f"({first[2]}) ambiguous: both are named {joined!r} in IAM and Kubernetes",
+                )
+            )
+        # IAM role names are account-wide and carry the environment (arc-eks-<env>-<team>-<pool>),
+        # and two stacks may share an account: `dev`/`a-x` and `dev-a`/`x` would share a role.
+        with_env = f"{d.environment}-{joined}"
+        first_env = role_keys.setdefault(with_env, (d.environment, d.team, d.spec.name, d.source))
+        if first_env[0] != d.environment:
+            problems.append(
+                ConfigProblem(
+                    d.source,
+                    f"pools[{d.index}].name",
+                    show(d.spec.name),
+                    f"a pool name that does not make team {first_env[1]!r}'s pool {first_env[2]!r} "
+                    f"in {first_env[0]} ({first_env[3]}) ambiguous: both would get the IAM role "
+                    f"arc-eks-{with_env} (roles are named arc-eks-<environment>-<team>-<pool>, and "
+                    "stacks may share an account)",
                 )
             )
         if d.spec.docker == DockerMode.KUBERNETES:

@@ -174,8 +174,38 @@ def load_yaml(path: Path, source: str, *, max_bytes: int) -> Loaded:
     return parse_yaml(text, source)
 
 
+def _too_deep_or_long(text: str, source: str) -> list[ConfigProblem]:
+    """The nesting depth and the number of values, from the parser's event stream.
+
+    PyYAML's composer (and constructor) recurse once per nesting level: a file of 100,000 `[`
+    would end in a RecursionError. The event parser is iterative, so this pass is safe on any
+    input and stops at the first event past a bound."""
+    depth = 0
+    for events, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader), start=1):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _file_problem(
+                    source,
+                    f"(nested deeper than {MAX_DEPTH} levels at line {event.start_mark.line + 1})",
+                    f"a small file: at most {MAX_DEPTH} levels of nesting",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if events > MAX_NODES:
+            return _file_problem(
+                source,
+                f"(more than {MAX_NODES} values)",
+                f"a small file: at most {MAX_NODES} values",
+            )
+    return []
+
+
 def parse_yaml(text: str, source: str) -> Loaded:
     try:
+        problems = _too_deep_or_long(text, source)
+        if problems:
+            return Loaded(None, problems)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -189,13 +219,46 @@ def parse_yaml(text: str, source: str) -> Loaded:
     problems = _check_nodes(root, source)
     if problems:
         return Loaded(None, problems)
+    return _construct(root, source)
+
+
+def _construct(root: yaml.Node, source: str) -> Loaded:
+    """Python values of a checked node graph; a value YAML cannot convert is a problem."""
     loader = yaml.SafeLoader("")
     try:
         return Loaded(loader.construct_document(root), [])
     except yaml.YAMLError as exc:
-        reason = getattr(exc, "problem", None) or "a value YAML cannot read"
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        at = f"line {mark.line + 1}" if mark is not None else _where(root)
+        if "constructor" not in str(getattr(exc, "problem", "")):
+            return Loaded(
+                None, [ConfigProblem(source, at, "(unreadable value)", "a value YAML can read")]
+            )
+        # PyYAML's reason quotes the tag (e.g. !!python/object/apply:...); say it plainly instead.
         return Loaded(
-            None, [ConfigProblem(source, _where(root), "(unreadable value)", str(reason))]
+            None,
+            [
+                ConfigProblem(
+                    source,
+                    at,
+                    "(a value with a YAML tag this file may not use)",
+                    "plain YAML values: text, numbers, true/false, lists and mappings (no tags "
+                    "such as !!python/object)",
+                )
+            ],
+        )
+    except (ValueError, TypeError, OverflowError):
+        # e.g. `2026-02-30` (YAML reads it as a date, and there is no such day) or `!!int abc`.
+        return Loaded(
+            None,
+            [
+                ConfigProblem(
+                    source,
+                    "(file)",
+                    "(a value YAML cannot convert)",
+                    "real dates and numbers (e.g. no 2026-02-30); quote a value meant as text",
+                )
+            ],
         )
     finally:
         loader.dispose()

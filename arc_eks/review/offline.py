@@ -21,7 +21,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
 from arc_eks.config.yaml_files import STACK_FILE_MAX_BYTES, load_yaml
-from arc_eks.errors import ConfigError, ConfigProblem
+from arc_eks.errors import ConfigError, ConfigProblem, did_you_mean
 
 FAKE_ACCOUNT = "123456789012"
 FAKE_REGION = "eu-west-1"
@@ -246,6 +246,30 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
 
 
+# The top-level keys of a Pulumi stack settings file (Pulumi.<stack>.yaml); anything else, e.g. a
+# misspelt `confg:`, would be silently ignored by the CLI together with every key under it.
+STACK_FILE_KEYS = ("config", "encryptedkey", "encryptionsalt", "environment", "secretsprovider")
+
+
+def stack_file_shape_problems(document: Any, source: str) -> list[ConfigProblem]:
+    """A stack file is a mapping of the known top-level keys, `config` a mapping of keys."""
+    if not isinstance(document, dict):
+        return [ConfigProblem(source, "(file)", "(not a mapping)", "a mapping with a config key")]
+    problems = [
+        ConfigProblem(
+            source,
+            str(key)[:80],
+            "(an unknown top-level key; its value is not shown)",
+            f"only {', '.join(STACK_FILE_KEYS)} at the top level{did_you_mean(str(key), STACK_FILE_KEYS)}",
+        )
+        for key in document
+        if key not in STACK_FILE_KEYS
+    ]
+    if not isinstance(document.get("config") or {}, dict):
+        problems.append(ConfigProblem(source, "config", "(not a mapping)", "a mapping of keys"))
+    return problems
+
+
 def config_map_from_stack_file(
     path: Path, *, secrets: Mapping[str, str] | None = None
 ) -> tuple[dict[str, str], list[str]]:
@@ -258,10 +282,9 @@ def config_map_from_stack_file(
     if loaded.problems:
         raise ConfigError(loaded.problems)
     document = loaded.document or {}
-    if not isinstance(document, dict) or not isinstance(document.get("config") or {}, dict):
-        raise ConfigError(
-            [ConfigProblem(f"stacks/{path.name}", "config", "(not a mapping)", "a mapping of keys")]
-        )
+    problems = stack_file_shape_problems(document, f"stacks/{path.name}")
+    if problems:
+        raise ConfigError(problems)
     config: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():

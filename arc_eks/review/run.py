@@ -153,8 +153,9 @@ def run_review(
     artifacts only when `out_dir` is given."""
     result = ReviewResult(stack=stack, out_dir=out_dir)
     started = time.perf_counter()
-    config, secret_keys = offline_config(project_dir, stack, set_config)
     try:
+        # The stack file's own problems (duplicate keys, unknown top-level keys, ...) too.
+        config, secret_keys = offline_config(project_dir, stack, set_config)
         run = run_program(
             lambda: program.main(project_dir=project_dir, teams_dir=teams_dir),
             config=config,
