@@ -816,3 +816,34 @@ def test_metadata_values_and_counts() -> None:
     accepted(pool(metadata={"labels": twenty, "annotations": twenty}))
     for field in ("labels", "annotations"):
         refused(pool(metadata={field: {**twenty, "k20": "v"}}), f"metadata.{field}", "20")
+
+
+def test_fit_boundary_on_another_node_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 1 vCPU, 2048 MiB, 8 pods: 1000m - 60m - 150m = 790m; 2048 - 443 - 256 = 1349Mi
+    monkeypatch.setitem(NODE_CAPACITY, "tiny.test", _allocatable("tiny.test", 1, 2048, 8))
+    accepted(pool(resources=rq("790m", "1349Mi")), instance_type="tiny.test")
+    refused(pool(resources=rq("791m", "1349Mi")), "resources", instance_type="tiny.test")
+    refused(pool(resources=rq("790m", "1350Mi")), "resources", instance_type="tiny.test")
+
+
+@pytest.mark.parametrize("recurrence", ["Daily", "Weekly", "Monthly", "Yearly"])
+def test_schedule_recurrences(recurrence: str) -> None:
+    schedule = {**SCHEDULE, "min": 1, "recurrence": "".join(list(recurrence))}
+    assert (
+        accepted(pool(autoscaling={"schedules": [schedule]})).autoscaling.schedules[0].recurrence
+        == recurrence
+    )
+
+
+def test_misspelt_metric_read_from_a_file_is_refused_too() -> None:
+    metric = {
+        "type": "".join(list("TotalNumberOfQueuedAndInProgressWorkflows")),
+        "repositoryNames": ["app"],
+    }
+    refused(pool(autoscaling={"metric": metric}), "autoscaling.metric", "never scale")
+
+
+def test_ecr_repository_pattern_without_a_team() -> None:
+    for repository in ("/web/app", "web/app/", "-web/app"):
+        with pytest.raises(ValidationError):
+            PoolSpec.model_validate(pool(ecr=[{"repository": repository, "access": "pull"}]))
