@@ -23,8 +23,11 @@ CLUSTER_AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
-def _spread_over_nodes(app_name: str) -> dict[str, Any]:
+def _spread_over_nodes(app_name: str, instance: str | None = None) -> dict[str, Any]:
     """Prefer replicas on different nodes, so one node drain never takes all of them."""
+    labels = {"app.kubernetes.io/name": app_name}
+    if instance is not None:
+        labels["app.kubernetes.io/instance"] = instance
     return {
         "podAntiAffinity": {
             "preferredDuringSchedulingIgnoredDuringExecution": [
@@ -32,9 +35,7 @@ def _spread_over_nodes(app_name: str) -> dict[str, Any]:
                     "weight": 100,
                     "podAffinityTerm": {
                         "topologyKey": "kubernetes.io/hostname",
-                        "labelSelector": {
-                            "matchLabels": {"app.kubernetes.io/name": app_name},
-                        },
+                        "labelSelector": {"matchLabels": labels},
                     },
                 }
             ]
@@ -141,7 +142,20 @@ def arc_controller_values(
         values["githubWebhookServer"] = {
             "enabled": True,
             "replicaCount": 2 if replicas > 1 else 1,
-            "secret": {"enabled": True, "create": False, "name": ARC_WEBHOOK_SECRET_NAME},
+            # Chart 0.23.7 always reads the webhook secret token from the Secret named here
+            # (githubwebhook.deployment.yaml); `secret.enabled` only adds GitHub API credentials
+            # when useRunnerGroupsVisibility is on, which this program leaves off, so it is unset.
+            "secret": {"create": False, "name": ARC_WEBHOOK_SECRET_NAME},
+            # The pods' labels in chart 0.23.7 (_github_webhook_server_helpers.tpl): name is the
+            # chart's, instance is "<release>-github-webhook-server".
+            "affinity": _spread_over_nodes(
+                "actions-runner-controller",
+                "actions-runner-controller-github-webhook-server",
+            ),
+            "resources": {
+                "requests": {"cpu": "50m", "memory": "64Mi"},
+                "limits": {"memory": "256Mi"},
+            },
             "podDisruptionBudget": (
                 {"enabled": True, "minAvailable": 1} if replicas > 1 else {"enabled": False}
             ),

@@ -29,6 +29,8 @@ from arc_eks.review.offline import CapturedResource
 from arc_eks.versions import KUBERNETES_VERSION
 
 MASK = "***MASKED***"
+# Document separators of rendered templates: lines starting with `---` (possibly `---# comment`).
+_DOCUMENT_SEPARATOR = re.compile(r"(?m)^---.*$")
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: 10x faster
 NOT_MANIFESTS = ("kubernetes:helm.sh/", "pulumi:providers:")
 IAM_PERMISSION_TYPES = {
@@ -145,9 +147,21 @@ def collect(resources: list[CapturedResource]) -> list[Artifact]:
     return out
 
 
+def rendered(resources: list[CapturedResource]) -> list[Artifact]:
+    """The objects the Helm releases create (`helm_render.RenderReport.resources`), one file each
+    under rendered/<release>/, beside the program's own objects."""
+    out = []
+    for resource in resources:
+        release, kind, name = resource.name.split("/", 2)
+        manifest = resource.inputs
+        path = f"rendered/{_slug(release)}/{kind}-{_slug(name)}.yaml"
+        out.append(Artifact(path, manifest, "kubernetes", resource))
+    return out
+
+
 def write(artifacts: list[Artifact], out_dir: Path) -> None:
     """Write the artifacts under `out_dir` (replacing the files of a previous review)."""
-    for sub in ("kubernetes", "iam", "helm"):
+    for sub in ("kubernetes", "iam", "helm", "rendered"):
         folder = out_dir / sub
         if folder.is_dir():
             for old in sorted(folder.rglob("*"), reverse=True):
@@ -177,36 +191,75 @@ def _strict(schema: Any) -> Any:
     return out
 
 
-CrdValidators = dict[tuple[str, str], Validator]
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.lru_cache(maxsize=1024)
+def _crd_head(document: str) -> tuple[str, str] | None:
+    """(group, kind) of a CRD document, read from what precedes its (large) `versions` list."""
+    cut = document.find("\n  versions:")
+    try:
+        head = yaml.load(document[:cut] if cut > 0 else document, Loader=_LOADER)
+    except yaml.YAMLError:
+        head = yaml.load(document, Loader=_LOADER)
+    if not isinstance(head, dict) or head.get("kind") != "CustomResourceDefinition":
+        return None
+    spec = head.get("spec") or {}
+    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+    return (str(group), str(kind)) if group and kind else None
 
 
 @functools.lru_cache(maxsize=256)
-def _validators_of(text: str) -> tuple[tuple[tuple[str, str], Validator], ...]:
-    """(apiVersion, kind) -> strict validator of every CRD version in one YAML text (parsed once
-    per process and text: CRD files are large)."""
-    out = []
-    for crd in yaml.load_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-        if not isinstance(crd, dict) or crd.get("kind") != "CustomResourceDefinition":
+def _validators_of(document: str) -> dict[tuple[str, str], Validator]:
+    """(apiVersion, kind) -> strict validator of every version of one CRD document."""
+    crd = yaml.load(document, Loader=_LOADER)
+    spec = crd.get("spec") or {}
+    kind = (spec.get("names") or {}).get("kind")
+    out: dict[tuple[str, str], Validator] = {}
+    for version in spec.get("versions") or []:
+        schema = (version.get("schema") or {}).get("openAPIV3Schema")
+        if not schema or not kind:
             continue
-        spec = crd.get("spec") or {}
-        kind = spec.get("names", {}).get("kind")
-        for version in spec.get("versions") or []:
-            schema = (version.get("schema") or {}).get("openAPIV3Schema")
-            if not schema or not kind:
-                continue
-            strict = _strict(schema)
-            strict.setdefault("properties", {})["metadata"] = {"type": "object"}
-            key = (f"{spec['group']}/{version['name']}", kind)
-            out.append((key, jsonschema.Draft7Validator(strict)))
-    return tuple(out)
+        strict = _strict(schema)
+        strict.setdefault("properties", {})["metadata"] = {"type": "object"}
+        out[(f"{spec['group']}/{version['name']}", kind)] = jsonschema.Draft7Validator(strict)
+    return out
+
+
+class CrdValidators:
+    """(apiVersion, kind) -> strict validator, from CRD YAML texts (later texts win on a kind).
+
+    CRD files are large: each is indexed by its head and parsed in full only when an object of
+    its kind is validated, once per process."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.texts = list(texts)
+        self._documents: dict[tuple[str, str], str] = {}
+        for text in self.texts:
+            for document in _DOCUMENT_SEPARATOR.split(text):
+                head = _crd_head(document) if "CustomResourceDefinition" in document else None
+                if head is not None:
+                    self._documents[head] = document
+
+    def __add__(self, other: CrdValidators) -> CrdValidators:
+        return CrdValidators([*self.texts, *other.texts])
+
+    def kinds(self) -> set[tuple[str, str]]:
+        """(group, kind) of every CRD."""
+        return set(self._documents)
+
+    def get(self, key: tuple[str, str]) -> Validator | None:
+        api_version, kind = key
+        document = self._documents.get((api_version.rpartition("/")[0], kind))
+        return None if document is None else _validators_of(document).get(key)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and self.get(key) is not None
 
 
 def crd_validators(texts: Iterable[str]) -> CrdValidators:
-    """Validators of every CRD in the given YAML texts (later texts win on the same kind)."""
-    validators: CrdValidators = {}
-    for text in texts:
-        validators.update(_validators_of(text))
-    return validators
+    """Validators of every CRD in the given YAML texts."""
+    return CrdValidators(texts)
 
 
 def chart_crd_validators(cache_dir: Path | None = None) -> CrdValidators:
@@ -217,7 +270,7 @@ def chart_crd_validators(cache_dir: Path | None = None) -> CrdValidators:
 
 @functools.lru_cache(maxsize=4)
 def _chart_crd_validators(cache_dir: Path) -> CrdValidators:
-    return crd_validators(charts.crd_texts(cache_dir))
+    return CrdValidators(charts.crd_texts(cache_dir))
 
 
 def _count(report: ValidationReport, what: str) -> None:

@@ -75,11 +75,12 @@ def chart_dir(name: str, version: str, cache_dir: Path | None = None) -> Path:
 
 def load_chart(name: str, version: str, cache_dir: Path | None = None) -> helm.Chart:
     """The cached chart loaded by Helm (once per process and folder; Helm charts are immutable)."""
-    return _load(chart_dir(name, version, cache_dir))
+    return load_chart_at(chart_dir(name, version, cache_dir))
 
 
 @functools.cache
-def _load(folder: Path) -> helm.Chart:
+def load_chart_at(folder: Path) -> helm.Chart:
+    """A chart folder loaded by Helm, once per process."""
     return helm.Chart.load(folder)
 
 

@@ -5,12 +5,14 @@ the program runs under Pulumi mocks with the stack's real config (stacks/Pulumi.
 placeholder values for its secrets) and the team files. Then:
 
 1. prints the planned resources (type, name, the inputs that matter);
-2. writes the Kubernetes manifests, IAM documents and Helm values it would apply, secrets masked,
-   to build/review/<env>/ (and summary.json for CI);
+2. renders every Helm release with Helm's engine from the pinned chart (`helm_render`), and writes
+   the Kubernetes manifests, the rendered chart objects, IAM documents and Helm values it would
+   apply, secrets masked, to build/review/<env>/ (and summary.json for CI);
 3. validates them: CustomResources against the CRDs the pinned charts ship (the chart cache,
    `make charts`; a chart missing from it is an error),
    built-in kinds with kubernetes_validate (strict), IAM permission policies with parliament;
-4. runs every rule of the policy pack with policies/config/<env>.json;
+4. runs every rule of the policy pack with policies/config/<env>.json, on the program's resources
+   and the rendered chart objects;
 5. prints a summary; exits 1 on a mandatory violation or an invalid object, 2 if the stack config,
    a team file or the policy config is invalid or a pinned chart is not cached, 0 otherwise.
 """
@@ -33,7 +35,7 @@ from arc_eks import program, resource_graph
 from arc_eks.config.loader import NAMESPACE, SECRET_KEYS
 from arc_eks.errors import ConfigError
 from arc_eks.review import artifacts as review_artifacts
-from arc_eks.review import charts
+from arc_eks.review import charts, helm_render
 from arc_eks.review import policies as review_policies
 from arc_eks.review.offline import (
     OFFLINE_SECRET_PREFIX,
@@ -98,6 +100,8 @@ class ReviewResult:
 
     stack: str
     resources: list[CapturedResource] = field(default_factory=list)
+    rendered: list[CapturedResource] = field(default_factory=list)
+    """The objects the Helm releases create, rendered from the pinned charts."""
     artifacts: list[review_artifacts.Artifact] = field(default_factory=list)
     validation: review_artifacts.ValidationReport = field(
         default_factory=review_artifacts.ValidationReport
@@ -169,17 +173,24 @@ def run_review(
     result.timings["program"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    result.artifacts = review_artifacts.collect(run.resources)
-    if out_dir is not None:
-        review_artifacts.write(result.artifacts, out_dir)
+    cache = chart_cache or charts.cache_dir_of(project_dir)
     try:
-        crds = review_artifacts.chart_crd_validators(
-            chart_cache or charts.cache_dir_of(project_dir)
-        )
+        crds = review_artifacts.chart_crd_validators(cache)
+        rendering = helm_render.render_all(run.resources, cache)
     except charts.ChartCacheError as error:
         result.config_errors.append(str(error))
         return result
+    result.rendered = rendering.resources
+    result.timings["render"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    result.artifacts = review_artifacts.collect(run.resources)
+    result.artifacts += review_artifacts.rendered(rendering.resources)
+    if out_dir is not None:
+        review_artifacts.write(result.artifacts, out_dir)
+    crds = crds + review_artifacts.crd_validators(rendering.crd_texts)
     result.validation = review_artifacts.validate(result.artifacts, crds)
+    result.validation.errors += rendering.errors
     result.validation.errors += [p.render() for p in resource_graph.in_cluster_order_problems(run)]
     result.timings["artifacts"] = time.perf_counter() - mark
 
@@ -190,7 +201,9 @@ def run_review(
     except (OSError, ValueError) as error:
         result.config_errors.append(f"policy config {config_path}: {error}")
         return result
-    policies, result.findings = review_policies.run_policies(run.resources, pack_config)
+    policies, result.findings = review_policies.run_policies(
+        [*run.resources, *result.rendered], pack_config
+    )
     # A violation caused by a team file names that file and pool.
     origins = team_file_origins(teams_dir or project_dir / "teams")
     result.findings = [
@@ -255,10 +268,12 @@ def render(result: ReviewResult, *, show_plan: bool = True) -> str:
             )
     lines += ["", *resource_graph.describe_critical_path(result.resources)]
     kinds = Counter(a.kind for a in result.artifacts)
+    charted = len(result.rendered)
     where = f" written to {result.out_dir}/" if result.out_dir is not None else " (not written)"
     lines.append(
-        f"\nArtifacts{where}: {kinds['kubernetes']} Kubernetes manifests, {kinds['iam']} IAM "
-        f"documents, {kinds['helm']} Helm values (secrets masked)"
+        f"\nArtifacts{where}: {kinds['kubernetes'] - charted} Kubernetes manifests, {charted} "
+        f"objects rendered from {kinds['helm']} Helm releases, {kinds['iam']} IAM documents, "
+        f"{kinds['helm']} Helm values (secrets masked)"
     )
     lines.append("\nValidation:")
     for what, count in result.validation.checked.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from . import autoscalers, cluster, helm, iam, isolation, nodes, stack, workloads
+from . import autoscalers, charts, cluster, helm, iam, isolation, nodes, stack, workloads
 from ._support import Rule, StackRule
 
 PACK_NAME = "arc-eks"
@@ -19,7 +19,7 @@ RESOURCE_RULES: tuple[Rule, ...] = (
     *helm.RULES,
     *isolation.RULES,
 )
-STACK_RULES: tuple[StackRule, ...] = (*stack.RULES, *isolation.STACK_RULES)
+STACK_RULES: tuple[StackRule, ...] = (*stack.RULES, *isolation.STACK_RULES, *charts.STACK_RULES)
 ALL_RULES: tuple[Rule | StackRule, ...] = (*RESOURCE_RULES, *STACK_RULES)
 
 
