@@ -219,3 +219,31 @@ def test_role_names_are_injective_across_environments(tmp_path: Path) -> None:
         (HOSTILE / "team-role-across-environments-web.yaml").read_text().replace("build", "test")
     )
     assert [p.key for p in load_team_pools(tmp_path, stack, context)] == ["ops-web-build"]
+
+
+# --- Every problem at once: an override's mistake never hides a routing conflict ---------------
+
+
+def test_a_label_clash_is_reported_even_when_the_override_has_other_mistakes(
+    tmp_path: Path,
+) -> None:
+    shutil.copy(HOSTILE / "team-label-clash-owner.yaml", tmp_path / "alpha.yaml")
+    shutil.copy(HOSTILE / "team-label-clash-hidden-by-override.yaml", tmp_path / "beta.yaml")
+    granted = {"organizations": ["acme"], "maxRunnersPerPool": 5}
+    stack = StackConfig.model_validate(
+        {
+            "environment": "dev",
+            "cluster": {"publicAccessCidrs": ["203.0.113.0/24"]},
+            "teams": {"alpha": granted, "beta": granted},
+        }
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_team_pools(tmp_path, stack, StackContext(environments=frozenset({"dev"})))
+    text = str(raised.value)
+    assert "teams/beta.yaml: pools[0].environments.dev.autoscaling.maxx" in text
+    assert "did you mean max?" in text
+    assert (
+        "teams/beta.yaml: pools[0].environments.dev.labels[0]: got 'Alpha-Build'; expected a "
+        "label no other team's pool carries (also on team 'alpha''s pools, teams/alpha.yaml)"
+    ) in text
+    assert "teams/alpha.yaml: pools[0].labels[0]: got 'alpha-build'" in text

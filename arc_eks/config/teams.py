@@ -25,6 +25,7 @@ from arc_eks.config.base import ConfigModel
 from arc_eks.config.pool_spec import (
     DEFAULT_RUNNER_LABELS,
     DOCKER_RESOURCES_DEFAULT,
+    MAX_LABELS,
     RUNNER_RESOURCES_DEFAULT,
     DockerMode,
     EcrGrant,
@@ -189,6 +190,38 @@ class _Declared:
     spec: PoolSpec
 
 
+@dataclass(frozen=True)
+class _LabelClaim:
+    """Labels a pool carries in an environment where it failed validation: still compared with
+    every other team's labels, so one mistake never hides a routing conflict."""
+
+    team: str
+    source: str
+    where: str  # e.g. pools[0].environments.dev.labels
+    labels: tuple[str, ...]
+
+
+def _raw_label_claims(
+    raw_pool: Mapping[str, Any], index: int, valid: Mapping[str, PoolSpec], team: str, source: str
+) -> list[_LabelClaim]:
+    envs = raw_pool.get("environments")
+    entries = envs.items() if isinstance(envs, Mapping) else []
+    claims = []
+    for env, override in entries:
+        if env in valid:
+            continue
+        own = isinstance(override, Mapping) and "labels" in override
+        labels = override["labels"] if own else raw_pool.get("labels")
+        where = f"pools[{index}].environments.{env}.labels" if own else f"pools[{index}].labels"
+        if isinstance(labels, list):
+            texts = tuple(x for x in labels[:MAX_LABELS] if isinstance(x, str))
+            claims.append(_LabelClaim(team, source, where, texts))
+    if not isinstance(envs, Mapping) and not valid and isinstance(raw_pool.get("labels"), list):
+        texts = tuple(x for x in raw_pool["labels"][:MAX_LABELS] if isinstance(x, str))
+        claims.append(_LabelClaim(team, source, f"pools[{index}].labels", texts))
+    return claims
+
+
 def _environments(
     raw: Any, prefix: str, source: str, known: frozenset[str] | None
 ) -> tuple[dict[str, dict[str, Any]], list[ConfigProblem]]:
@@ -309,6 +342,8 @@ def _load_team_file(
     context: StackContext,
     teams_seen: dict[str, str],
     declared: list[_Declared],
+    *,
+    label_claims: list[_LabelClaim],
 ) -> tuple[list[ResolvedPool], list[ConfigProblem]]:
     source = f"teams/{path.name}"
     loaded = load_yaml(path, source, max_bytes=TEAM_FILE_MAX_BYTES)
@@ -360,6 +395,7 @@ def _load_team_file(
             context=context,
         )
         problems += pool_problems
+        label_claims += _raw_label_claims(raw_pool, index, specs, team, source)
         raw_name = raw_pool.get("name")
         for env, spec in specs.items():
             declared.append(_Declared(team, source, index, env, spec))
@@ -405,28 +441,34 @@ def _declares(raw_pool: Mapping[str, Any], environment: str) -> bool:
 
 
 def _cross_pool_problems(
-    declared: list[_Declared], teams_seen: dict[str, str]
+    declared: list[_Declared],
+    teams_seen: dict[str, str],
+    label_claims: list[_LabelClaim] | None = None,
 ) -> list[ConfigProblem]:
     """What no single file can see: labels another team's pools carry, names two different
     (team, pool) pairs would share, a kubernetes-mode namespace that is another team's."""
     problems: list[ConfigProblem] = []
+    claims = [
+        _LabelClaim(d.team, d.source, f"pools[{d.index}].labels", tuple(d.spec.labels))
+        for d in declared
+    ] + list(label_claims or [])
     label_teams: dict[str, dict[str, str]] = {}  # label -> team -> source
-    for d in declared:
-        for label in d.spec.labels:
+    for c in claims:
+        for label in c.labels:
             if label.lower() not in DEFAULT_RUNNER_LABELS:
-                label_teams.setdefault(label.lower(), {}).setdefault(d.team, d.source)
+                label_teams.setdefault(label.lower(), {}).setdefault(c.team, c.source)
     reported: set[tuple[str, str, str]] = set()
-    for d in declared:
-        for position, label in enumerate(d.spec.labels):
+    for c in claims:
+        for position, label in enumerate(c.labels):
             owners = label_teams.get(label.lower(), {})
-            others = sorted(t for t in owners if t != d.team)
-            key = (d.source, f"{d.index}/{position}", label.lower())
+            others = sorted(t for t in owners if t != c.team)
+            key = (c.source, f"{c.where}/{position}", label.lower())
             if others and key not in reported:
                 reported.add(key)
                 problems.append(
                     ConfigProblem(
-                        d.source,
-                        f"pools[{d.index}].labels[{position}]",
+                        c.source,
+                        f"{c.where}[{position}]",
                         show(label),
                         "a label no other team's pool carries (also on team "
                         f"{others[0]!r}'s pools, {owners[others[0]]}): jobs pick runners by "
@@ -505,12 +547,15 @@ def load_team_pools(
     pools: list[ResolvedPool] = []
     teams_seen: dict[str, str] = {}
     declared: list[_Declared] = []
+    label_claims: list[_LabelClaim] = []
     files = sorted(p for p in teams_dir.glob("*") if p.suffix in {".yaml", ".yml"})
     for path in files:
-        file_pools, file_problems = _load_team_file(path, stack, context, teams_seen, declared)
+        file_pools, file_problems = _load_team_file(
+            path, stack, context, teams_seen, declared, label_claims=label_claims
+        )
         pools += file_pools
         problems += file_problems
-    problems += _cross_pool_problems(declared, teams_seen)
+    problems += _cross_pool_problems(declared, teams_seen, label_claims)
     if problems:
         raise ConfigError(problems)
     return sorted(pools, key=lambda p: p.key)
