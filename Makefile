@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: venv charts test lint fmt up preview preflight verify review review-all bench mutation clean
+.PHONY: venv charts test lint fmt up preview preflight verify review review-all simulate trace bench mutation clean
 
 # (Re)install only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -67,8 +67,20 @@ review-all: charts
 	  $(BIN)/python -m arc_eks.review --stack $$env || status=1; \
 	done; exit $$status
 
+## Scaling model: replay a job trace against the stack's pools (docs/scaling-model.md).
+## `make simulate STACK=prod TRACE=examples/traces/week.csv ARGS="--set payments/build.autoscaling.min=1"`
+TRACE ?= examples/traces/week.csv
+simulate: $(STAMP)
+	$(BIN)/python -m arc_eks.simulate --stack $(STACK) --trace $(TRACE) --html build/simulate/$(STACK).html $(ARGS)
+
+## A job trace: `make trace OUT=trace.csv` (synthetic, the shipped trace's shape; ARGS="--days 30").
+OUT ?= build/trace.csv
+trace: $(STAMP)
+	$(BIN)/python -m arc_eks.simulate.tracegen synthetic --out $(OUT) $(ARGS)
+
 bench: charts
 	$(BIN)/python scripts/bench_review.py
+	$(BIN)/python scripts/bench_simulate.py
 
 ## Mutation score of the security-critical modules (slow; not part of `make test` or CI).
 ## `make mutation MODULES="iam s3_grants"` runs only those (names: scripts/mutation.py --list).
