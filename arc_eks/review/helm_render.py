@@ -12,10 +12,13 @@ left out. Rendered charts are cached per process (same chart, values and options
 
 from __future__ import annotations
 
+import concurrent.futures
+import copy
 import functools
 import json
+import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,7 +249,8 @@ def captured(obj: RenderedObject, release_urn: str) -> CapturedResource:
 
 @dataclass
 class RenderReport:
-    """Every release rendered: the objects, the CRDs they bring, and what Helm refused."""
+    """Every release rendered: the objects, the CRDs they bring, what Helm refused and the values
+    the charts ignore."""
 
     objects: list[RenderedObject] = field(default_factory=list)
     resources: list[CapturedResource] = field(default_factory=list)
@@ -268,7 +272,8 @@ def _masked(manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def render_all(resources: list[CapturedResource], cache_dir: Path | None = None) -> RenderReport:
-    """Render every Helm release among `resources` at the stack's Kubernetes version."""
+    """Render every Helm release among `resources` at the stack's Kubernetes version, and find the
+    values each sets that its chart ignores."""
     report = RenderReport()
     kube_version = kube_version_of(resources)
     urns = {r.name: r.urn for r in resources if r.type == RELEASE_TYPE}
@@ -279,6 +284,16 @@ def render_all(resources: list[CapturedResource], cache_dir: Path | None = None)
         except RenderError as error:
             report.errors.append(str(error))
             continue
+        try:
+            ignored = ignored_values(spec, kube_version, cache_dir)
+        except RenderError as error:
+            report.errors.append(str(error))
+            ignored = []
+        report.errors += [
+            f"{spec.label}: value {path} is set but changes nothing the chart renders "
+            "(the chart ignores it: drop it, or set the key the chart reads)"
+            for path in ignored
+        ]
         report.crd_texts += chart_crd_texts(spec, cache_dir)
         crd_templates = {o.template for o in objects if o.kind == "CustomResourceDefinition"}
         report.crd_texts += [text for template, text in texts if template in crd_templates]
@@ -287,3 +302,141 @@ def render_all(resources: list[CapturedResource], cache_dir: Path | None = None)
             report.objects.append(obj)
             report.resources.append(captured(obj, urns[spec.resource]))
     return report
+
+
+# --- values the chart ignores ---------------------------------------------------------------------
+
+
+def leaf_paths(values: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Paths of what a values tree sets: scalars, lists and empty maps are leaves."""
+    if isinstance(values, dict) and values:
+        for key, value in values.items():
+            yield from leaf_paths(value, (*prefix, str(key)))
+    elif prefix:
+        yield prefix
+
+
+def _changed(value: Any) -> Any:
+    """A different value of the same shape: what a template that reads the key would show."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int | float):
+        return value + 1
+    if isinstance(value, str):
+        return f"{value}-changed"
+    if isinstance(value, list):
+        return [] if value else ["changed"]
+    if isinstance(value, dict):
+        return {"changed": "changed"}
+    return "changed"
+
+
+def _with_changed(values: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    out = copy.deepcopy(values)
+    node = out
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = _changed(node[path[-1]])
+    return out
+
+
+def _comparable(texts: Iterable[tuple[str, str]], unstable: frozenset[str]) -> dict[str, str]:
+    return {t: text for t, text in texts if not t.endswith("NOTES.txt") and t not in unstable}
+
+
+def _marker(index: int, value: Any) -> Any:
+    """A value of the leaf's shape that no template would produce unless it read the leaf."""
+    text = f"zzleaf{index:04d}zz"
+    if isinstance(value, bool):
+        return None  # two values only: proven by rendering it flipped
+    if isinstance(value, int | float):
+        return 7_340_000 + index
+    if isinstance(value, list):
+        return [text]
+    if isinstance(value, dict):
+        return {text: text}
+    return text
+
+
+def _set(values: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    node = values
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+def _get(values: dict[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = values
+    for key in path:
+        node = node[key]
+    return node
+
+
+def ignored_values(
+    spec: ReleaseSpec, kube_version: str, cache_dir: Path | None = None
+) -> list[str]:
+    """Dotted paths of the values the release sets that change nothing the chart renders.
+
+    First one render with every leaf that can carry one replaced by a unique marker (a string,
+    a number, a one-item list or map): a leaf whose marker shows in the output is read. Every
+    other leaf (booleans, values the chart transforms) is rendered changed on its own (a flipped
+    bool, another string, number or list); if no manifest changes, the chart ignores it. A change
+    Helm refuses (schema, template `fail`) shows the key is read. Templates that render differently
+    on every run (random certificates) are left out of the comparison."""
+    base = render_texts(spec, kube_version, check_install=False, cache_dir=cache_dir)
+    again = _render_uncached(spec, kube_version, spec.values, cache_dir)
+    unstable = frozenset(t for t, text in base if dict(again).get(t) != text)
+    reference = _comparable(base, unstable)
+    paths = list(leaf_paths(spec.values))
+
+    marked = copy.deepcopy(spec.values)
+    markers: dict[tuple[str, ...], str] = {}
+    for index, path in enumerate(paths):
+        marker = _marker(index, _get(spec.values, path))
+        if marker is not None:
+            _set(marked, path, marker)
+            markers[path] = (
+                json.dumps(marker)[1:-1]
+                if isinstance(marker, str)
+                else str(marker if isinstance(marker, int) else f"zzleaf{index:04d}zz")
+            )
+    proven: set[tuple[str, ...]] = set()
+    if markers:
+        try:
+            output = "\n".join(
+                text
+                for _, text in render_texts(
+                    spec, kube_version, values=marked, check_install=False, cache_dir=cache_dir
+                )
+            )
+            proven = {path for path, marker in markers.items() if marker in output}
+        except RenderError:
+            pass  # some marker is refused: every leaf is checked on its own below
+
+    def unchanged(path: tuple[str, ...]) -> bool:
+        values = _with_changed(spec.values, path)
+        try:
+            texts = render_texts(
+                spec, kube_version, values=values, check_install=False, cache_dir=cache_dir
+            )
+        except RenderError:
+            return False
+        return _comparable(texts, unstable) == reference
+
+    rest = [p for p in paths if p not in proven]
+    # Helm's engine runs in Go without the GIL: renders of one chart proceed in parallel.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        verdicts = list(pool.map(unchanged, rest))
+    return [".".join(p) for p, same in zip(rest, verdicts, strict=True) if same]
+
+
+def _render_uncached(
+    spec: ReleaseSpec, kube_version: str, values: dict[str, Any], cache_dir: Path | None
+) -> tuple[tuple[str, str], ...]:
+    folder = charts.chart_dir(spec.chart, spec.version, cache_dir)
+    spec_json = json.dumps({"name": spec.name, "namespace": spec.namespace, "kube": kube_version})
+    try:
+        rendered = _render(charts.load_chart_at(folder), spec_json, json.dumps(values))
+    except helm.HelmError as error:
+        raise RenderError(f"{spec.label}: {str(error).strip()}") from error
+    return tuple(sorted(rendered.items()))
