@@ -220,3 +220,39 @@ def test_review_writes_rendered_objects_beside_the_programs_own(
     written = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.yaml")}
     assert "rendered/actions-runner-controller/Deployment-actions-runner-controller.yaml" in written
     assert "rendered/cert-manager/Job-cert-manager-startupapicheck.yaml" in written
+
+
+def test_a_value_the_chart_ignores_is_an_error_naming_it(ha_run: ProgramRun) -> None:
+    spec = _spec(ha_run, "cluster-autoscaler")
+    kube = helm_render.kube_version_of(ha_run.resources)
+    assert helm_render.ignored_values(spec, kube) == []  # everything the project sets is read
+    careless = copy.deepcopy(spec.values)
+    careless["extraArgs"]["balance-similar-node-groups"] = True  # read: rendered as a flag
+    careless["rbac"]["serviceAccount"]["annotationz"] = {"a": "b"}  # misspelt: ignored
+    careless["notAChartKey"] = "x"  # unknown: ignored
+    changed = helm_render.ReleaseSpec(
+        spec.resource, spec.name, spec.chart, spec.version, spec.namespace, careless
+    )
+    assert helm_render.ignored_values(changed, kube) == [
+        "rbac.serviceAccount.annotationz.a",
+        "notAChartKey",
+    ]
+    report = helm_render.render_all(
+        [
+            r
+            if r.type != helm_render.RELEASE_TYPE or r.name != spec.resource
+            else _with_values(r, careless)
+            for r in ha_run.resources
+        ]
+    )
+    assert any(
+        "value notAChartKey is set but changes nothing the chart renders" in e
+        for e in report.errors
+    )
+    assert helm_render.render_all(ha_run.resources, check_ignored=False).errors == []
+
+
+def _with_values(resource: CapturedResource, values: dict[str, Any]) -> CapturedResource:
+    inputs = copy.deepcopy(resource.inputs)
+    inputs["values"] = values
+    return CapturedResource(**{**resource.__dict__, "inputs": inputs})

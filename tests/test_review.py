@@ -39,7 +39,11 @@ LOOSENED_TEAMS = {
 def shipped(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     out = tmp_path_factory.mktemp(f"review-{request.param}")
     return review.run_review(
-        request.param, project_dir=FIXTURE_PROJECT, chart_cache=CHART_CACHE, out_dir=out
+        request.param,
+        project_dir=FIXTURE_PROJECT,
+        chart_cache=CHART_CACHE,
+        check_ignored_values=False,
+        out_dir=out,
     )
 
 
@@ -90,6 +94,7 @@ def test_insecure_team_fails_with_the_right_rules(tmp_path: Path) -> None:
         "prod",
         project_dir=FIXTURE_PROJECT,
         chart_cache=CHART_CACHE,
+        check_ignored_values=False,
         teams_dir=INSECURE_TEAM_DIR,
         set_config=LOOSENED_TEAMS,
         out_dir=tmp_path,
@@ -115,6 +120,7 @@ def test_same_team_in_dev_is_only_advised(tmp_path: Path) -> None:
         "dev",
         project_dir=FIXTURE_PROJECT,
         chart_cache=CHART_CACHE,
+        check_ignored_values=False,
         teams_dir=INSECURE_TEAM_DIR,
         set_config=LOOSENED_TEAMS,
         out_dir=None,
@@ -128,6 +134,7 @@ def test_invalid_stack_config_exits_2() -> None:
         "dev",
         project_dir=FIXTURE_PROJECT,
         chart_cache=CHART_CACHE,
+        check_ignored_values=False,
         set_config={"arc-eks:nodeGroup": {"instanceType": "m5.large"}},
     )
     assert result.exit_code == 2

@@ -271,9 +271,14 @@ def _masked(manifest: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def render_all(resources: list[CapturedResource], cache_dir: Path | None = None) -> RenderReport:
-    """Render every Helm release among `resources` at the stack's Kubernetes version, and find the
-    values each sets that its chart ignores."""
+def render_all(
+    resources: list[CapturedResource],
+    cache_dir: Path | None = None,
+    *,
+    check_ignored: bool = True,
+) -> RenderReport:
+    """Render every Helm release among `resources` at the stack's Kubernetes version, and (with
+    `check_ignored`, as `make review` runs) find the values each sets that its chart ignores."""
     report = RenderReport()
     kube_version = kube_version_of(resources)
     urns = {r.name: r.urn for r in resources if r.type == RELEASE_TYPE}
@@ -285,7 +290,7 @@ def render_all(resources: list[CapturedResource], cache_dir: Path | None = None)
             report.errors.append(str(error))
             continue
         try:
-            ignored = ignored_values(spec, kube_version, cache_dir)
+            ignored = ignored_values(spec, kube_version, cache_dir) if check_ignored else []
         except RenderError as error:
             report.errors.append(str(error))
             ignored = []
@@ -373,6 +378,25 @@ def _get(values: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def ignored_values(
+    spec: ReleaseSpec, kube_version: str, cache_dir: Path | None = None
+) -> list[str]:
+    """See `_ignored_values`; remembered per process for the same chart, values and version."""
+    key = (
+        spec.chart,
+        spec.version,
+        spec.name,
+        spec.namespace,
+        json.dumps(spec.values, sort_keys=True),
+    )
+    if (key, kube_version, cache_dir) not in _IGNORED:
+        _IGNORED[(key, kube_version, cache_dir)] = _ignored_values(spec, kube_version, cache_dir)
+    return list(_IGNORED[(key, kube_version, cache_dir)])
+
+
+_IGNORED: dict[Any, list[str]] = {}
+
+
+def _ignored_values(
     spec: ReleaseSpec, kube_version: str, cache_dir: Path | None = None
 ) -> list[str]:
     """Dotted paths of the values the release sets that change nothing the chart renders.

@@ -152,9 +152,12 @@ def run_review(
     set_config: Mapping[str, Any] | None = None,
     policy_config: Path | None = None,
     chart_cache: Path | None = None,
+    check_ignored_values: bool = True,
 ) -> ReviewResult:
     """Run the program offline, then validate and police what it would create. Writes the
-    artifacts only when `out_dir` is given."""
+    artifacts only when `out_dir` is given. `check_ignored_values` renders each release once per
+    value it sets to prove the chart reads it (seconds for ARC; tests turn it off where they
+    check something else)."""
     result = ReviewResult(stack=stack, out_dir=out_dir)
     started = time.perf_counter()
     try:
@@ -176,7 +179,7 @@ def run_review(
     cache = chart_cache or charts.cache_dir_of(project_dir)
     try:
         crds = review_artifacts.chart_crd_validators(cache)
-        rendering = helm_render.render_all(run.resources, cache)
+        rendering = helm_render.render_all(run.resources, cache, check_ignored=check_ignored_values)
     except charts.ChartCacheError as error:
         result.config_errors.append(str(error))
         return result
