@@ -174,6 +174,10 @@ def load_yaml(path: Path, source: str, *, max_bytes: int) -> Loaded:
     return parse_yaml(text, source)
 
 
+# libyaml's parser when PyYAML has it (the same events, several times faster); both are iterative.
+_EVENT_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _too_deep_or_long(text: str, source: str) -> list[ConfigProblem]:
     """The nesting depth and the number of values, from the parser's event stream.
 
@@ -181,7 +185,7 @@ def _too_deep_or_long(text: str, source: str) -> list[ConfigProblem]:
     would end in a RecursionError. The event parser is iterative, so this pass is safe on any
     input and stops at the first event past a bound."""
     depth = 0
-    for events, event in enumerate(yaml.parse(text, Loader=yaml.SafeLoader), start=1):
+    for events, event in enumerate(yaml.parse(text, Loader=_EVENT_LOADER), start=1):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
