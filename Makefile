@@ -73,10 +73,13 @@ TRACE ?= examples/traces/week.csv
 simulate: $(STAMP)
 	$(BIN)/python -m arc_eks.simulate --stack $(STACK) --trace $(TRACE) --html build/simulate/$(STACK).html $(ARGS)
 
-## A job trace: `make trace OUT=trace.csv` (synthetic, the shipped trace's shape; ARGS="--days 30").
+## A job trace: `make trace OUT=trace.csv` (synthetic, the shipped trace's shape; ARGS="--days 30"),
+## or from GitHub: `GITHUB_TOKEN=... make trace TRACE_SOURCE=github ARGS="--organization acme
+## --since 2026-11-02T00:00:00Z --until 2026-11-09T00:00:00Z"`.
 OUT ?= build/trace.csv
+TRACE_SOURCE ?= synthetic
 trace: $(STAMP)
-	$(BIN)/python -m arc_eks.simulate.tracegen synthetic --out $(OUT) $(ARGS)
+	$(BIN)/python -m arc_eks.simulate.tracegen $(TRACE_SOURCE) --out $(OUT) $(ARGS)
 
 bench: charts
 	$(BIN)/python scripts/bench_review.py
