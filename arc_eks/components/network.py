@@ -58,8 +58,15 @@ class Network(pulumi.ComponentResource):
         cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
         plan = plan_subnets(cfg.vpc_cidr, cfg.availability_zone_count)
         # A data source, not an API call: stays testable under mocks.
+        # Regular zones only: an account's opted-in Local and Wavelength Zones are "available"
+        # too, sort before the region's own (eu-west-1-lhr-1a < eu-west-1a), and cannot host
+        # the EKS control plane's network interfaces.
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+            state="available",
+            filters=[
+                aws.GetAvailabilityZonesFilterArgs(name="zone-type", values=["availability-zone"])
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
         )
 
         vpc = aws.ec2.Vpc(
