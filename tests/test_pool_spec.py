@@ -847,3 +847,11 @@ def test_ecr_repository_pattern_without_a_team() -> None:
     for repository in ("/web/app", "web/app/", "-web/app"):
         with pytest.raises(ValidationError):
             PoolSpec.model_validate(pool(ecr=[{"repository": repository, "access": "pull"}]))
+
+
+def test_tags_that_sort_after_latest_and_single_digit_versions() -> None:
+    assert accepted(pool(runnerImage="acme/runner:v2.320.0")).runner_image == "acme/runner:v2.320.0"
+    assert (
+        accepted(pool(docker="dind", dindImage="docker:1.13-dind")).dind_image == "docker:1.13-dind"
+    )
+    refused(pool(metadata={"labels": {"s3.amazonaws.com/x": "v"}}), "metadata.labels", "your own")
