@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from arc_eks import versions
+from arc_eks.builders.node_groups import RUNNER_NODE_LABEL_KEY, RUNNER_NODE_LABEL_VALUE
 from arc_eks.builders.runner import (
     container_hooks_rbac,
     horizontal_runner_autoscaler_manifest,
@@ -20,7 +21,6 @@ from arc_eks.builders.runner import (
     runner_deployment_manifest,
     service_account_manifest,
 )
-from arc_eks.components.handles import RUNNER_NODE_LABEL_KEY, RUNNER_NODE_LABEL_VALUE
 from arc_eks.config.teams import DockerMode, ResolvedPool, load_team_pools
 from arc_eks.review import charts
 from tests.pool_fixtures import TEAMS_DIR, stack_config

@@ -27,8 +27,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from arc_eks.components.handles import RUNNER_NODE_LABEL_KEY, RUNNER_NODE_LABEL_VALUE
 from arc_eks.config.teams import DockerMode, ResolvedPool
+
+# Every node the program creates carries its role: runners (any isolation class) or system.
+RUNNER_NODE_LABEL_KEY = "arc-eks.io/node-role"
+RUNNER_NODE_LABEL_VALUE = "runners"
 
 ISOLATION_KEY = "arc-eks.io/isolation"
 SYSTEM_CLASS = "system"

@@ -7,11 +7,6 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-# Nodes of the runner node groups carry this label (the system node group: `system`); runner
-# pods select their group by its isolation label (builders/node_groups.py).
-RUNNER_NODE_LABEL_KEY = "arc-eks.io/node-role"
-RUNNER_NODE_LABEL_VALUE = "runners"
-
 
 @dataclass(frozen=True)
 class ClusterHandles:
