@@ -27,8 +27,8 @@ from arc_eks.components.ebs_csi_driver import EbsCsiDriver, EbsCsiDriverArgs
 from arc_eks.components.handles import ClusterHandles
 from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.components.node_groups import RunnerNodeGroups, RunnerNodeGroupsArgs
-from arc_eks.config.loader import load_aws_settings, load_stack_config
-from arc_eks.config.teams import StackContext, known_environments, load_team_pools
+from arc_eks.config.loader import load_stack_config, load_stack_context
+from arc_eks.config.teams import load_team_pools
 from arc_eks.errors import ConfigError
 from arc_eks.pools import build_runner_pools, runner_namespace_problems
 
@@ -44,15 +44,8 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     """Build one environment. Raises `ConfigError` (a `pulumi.RunError`) before creating anything
     if the stack config or any team file is invalid."""
     stack, secrets = load_stack_config()
-    aws_settings = load_aws_settings()
     pools = load_team_pools(
-        teams_dir or project_dir / "teams",
-        stack,
-        StackContext(
-            environments=known_environments(project_dir / "stacks") | {stack.environment},
-            own_accounts=aws_settings.allowed_account_ids,
-            region=aws_settings.region,
-        ),
+        teams_dir or project_dir / "teams", stack, load_stack_context(stack, project_dir / "stacks")
     )
     # The deploying identity must be a cluster admin (no implicit creator access: see access.py).
     problems = deployer_problems(aws.get_caller_identity().arn, list(stack.cluster.admin_role_arns))

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -16,6 +17,7 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from arc_eks.config.stack import StackConfig
+from arc_eks.config.teams import StackContext, known_environments
 from arc_eks.errors import (
     ConfigError,
     ConfigProblem,
@@ -219,3 +221,14 @@ def load_stack_config(stack_name: str | None = None) -> tuple[StackConfig, GitHu
     if problems or stack is None:
         raise ConfigError(problems)
     return stack, GitHubSecrets(token=token, app_private_key=app_key, webhook_secret=webhook)
+
+
+def load_stack_context(stack: StackConfig, stacks_dir: Path) -> StackContext:
+    """What the team loader needs beyond `arc-eks:`: the running config's `aws:` settings and the
+    environments that have a stack file."""
+    aws = load_aws_settings()
+    return StackContext(
+        environments=known_environments(stacks_dir) | {stack.environment},
+        own_accounts=aws.allowed_account_ids,
+        region=aws.region,
+    )

@@ -17,7 +17,7 @@ import yaml
 
 from arc_eks.builders.node_groups import placement, plan_runner_node_groups
 from arc_eks.capacity import NODE_CAPACITY
-from arc_eks.config.loader import NAMESPACE, SECRET_KEYS, load_aws_settings, load_stack_config
+from arc_eks.config.loader import NAMESPACE, SECRET_KEYS, load_stack_config, load_stack_context
 from arc_eks.config.pool_spec import (
     DAEMONSET_RESERVED_CPU_MILLIS,
     DAEMONSET_RESERVED_MEMORY_MIB,
@@ -28,7 +28,7 @@ from arc_eks.config.pool_spec import (
     TotalNumberOfQueuedAndInProgressWorkflowRuns,
 )
 from arc_eks.config.stack import StackConfig
-from arc_eks.config.teams import ResolvedPool, StackContext, known_environments, load_team_pools
+from arc_eks.config.teams import ResolvedPool, load_team_pools
 from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, config_map_from_stack_file, stack_file
 
 
@@ -225,14 +225,9 @@ def load(
                 config[key] = json.dumps(current)
     pulumi.runtime.set_all_config(config, secret_keys)
     stack, _secrets = load_stack_config(stack_name)
-    aws = load_aws_settings()
     teams = teams_dir or project_dir / "teams"
     pool_settings = [s for s in settings if s.team is not None]
-    context = StackContext(
-        environments=known_environments(project_dir / "stacks") | {stack.environment},
-        own_accounts=aws.allowed_account_ids,
-        region=aws.region,
-    )
+    context = load_stack_context(stack, project_dir / "stacks")
     with tempfile.TemporaryDirectory(prefix="arc-eks-simulate-") as tmp:
         if pool_settings:
             teams = _teams_with_settings(teams, Path(tmp), stack.environment, pool_settings)
