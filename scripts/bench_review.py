@@ -62,7 +62,11 @@ def team_files(pools: int, folder: Path) -> dict[str, Any]:
             ],
         }
         (folder / f"{team}.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
-        allowlist[team] = {"s3Buckets": [{"bucket": BUCKET}], "maxRunnersPerPool": 4}
+        allowlist[team] = {
+            "organizations": ["acme"],
+            "s3Buckets": [{"bucket": BUCKET}],
+            "maxRunnersPerPool": 4,
+        }
     return allowlist
 
 
