@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import yaml
 from arc_eks import versions
 from arc_eks.review import charts
 from arc_eks.versions import ChartPin
+from tests import loopback
 
 
 def _chart(folder: Path, name: str = "demo", version: str = "1.2.3") -> Path:
@@ -55,15 +55,8 @@ def repository(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         def log_message(self, *_: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/", served
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with loopback.serve(Quiet) as url:
+        yield f"{url}/", served
 
 
 def _loopback_only(url: str, timeout: float) -> bytes:

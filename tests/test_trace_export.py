@@ -4,10 +4,9 @@ REST docs (workflow runs, workflow jobs, Link pagination, rate-limit headers). N
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, quote, urlsplit
@@ -17,6 +16,7 @@ import pytest
 from arc_eks.simulate.github_export import ExportError, GitHubClient, export_jobs
 from arc_eks.simulate.trace import read_trace
 from arc_eks.simulate.tracegen import main
+from tests import loopback
 
 TOKEN = "ghp_exampletokenvalue0000000000000000000"
 
@@ -119,15 +119,8 @@ class Api(BaseHTTPRequestHandler):
 def api() -> Iterator[str]:
     Api.seen = []
     Api.limited_once = True
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Api)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with loopback.serve(Api) as url:
+        yield url
 
 
 def test_export_paginates_waits_for_rate_limit_and_keeps_completed_jobs(api: str) -> None:
