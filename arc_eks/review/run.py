@@ -7,14 +7,15 @@ placeholder values for its secrets) and the team files. Then:
 1. prints the planned resources (type, name, the inputs that matter);
 2. renders every Helm release with Helm's engine from the pinned chart (`helm_render`), and writes
    the Kubernetes manifests, the rendered chart objects, IAM documents and Helm values it would
-   apply, secrets masked, to build/review/<env>/ (and summary.json for CI);
+   apply, secrets masked, to build/review/<env>/;
 3. validates them: CustomResources against the CRDs the pinned charts ship (the chart cache,
    `make charts`; a chart missing from it is an error),
    built-in kinds with kubernetes_validate (strict), IAM permission policies with parliament;
 4. runs every rule of the policy pack with policies/config/<env>.json, on the program's resources
    and the rendered chart objects;
-5. prints a summary; exits 1 on a mandatory violation or an invalid object, 2 if the stack config,
-   a team file or the policy config is invalid or a pinned chart is not cached, 0 otherwise.
+5. prints a summary and writes summary.json (`review.summary`) on every exit path; exits 1 on a
+   mandatory violation or an invalid object, 2 if the stack config, a team file or the policy
+   config is invalid or a pinned chart is not cached, 0 otherwise.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from arc_eks.errors import ConfigError
 from arc_eks.review import artifacts as review_artifacts
 from arc_eks.review import charts, helm_render
 from arc_eks.review import policies as review_policies
+from arc_eks.review import summary as review_summary
 from arc_eks.review.offline import (
     OFFLINE_SECRET_PREFIX,
     CapturedResource,
@@ -159,6 +161,36 @@ def run_review(
     value it sets to prove the chart reads it (seconds for ARC; tests turn it off where they
     check something else)."""
     result = ReviewResult(stack=stack, out_dir=out_dir)
+    try:
+        _review(
+            result,
+            project_dir=project_dir,
+            teams_dir=teams_dir,
+            set_config=set_config,
+            policy_config=policy_config,
+            chart_cache=chart_cache,
+            check_ignored_values=check_ignored_values,
+        )
+    finally:
+        # Every exit path, an exception included: never leave an earlier run's summary in place.
+        if out_dir is not None:
+            review_summary.write(review_summary.build(result), out_dir)
+    return result
+
+
+def _review(
+    result: ReviewResult,
+    *,
+    project_dir: Path,
+    teams_dir: Path | None,
+    set_config: Mapping[str, Any] | None,
+    policy_config: Path | None,
+    chart_cache: Path | None,
+    check_ignored_values: bool,
+) -> None:
+    stack, out_dir = result.stack, result.out_dir
+    if out_dir is not None:
+        review_artifacts.write([], out_dir)  # no file of an earlier review survives this one
     started = time.perf_counter()
     try:
         # The stack file's own problems (duplicate keys, unknown top-level keys, ...) too.
@@ -171,7 +203,7 @@ def run_review(
         )
     except ConfigError as error:
         result.config_errors.append(str(error))
-        return result
+        return
     result.resources = run.resources
     result.timings["program"] = time.perf_counter() - started
 
@@ -182,7 +214,7 @@ def run_review(
         rendering = helm_render.render_all(run.resources, cache, check_ignored=check_ignored_values)
     except charts.ChartCacheError as error:
         result.config_errors.append(str(error))
-        return result
+        return
     result.rendered = rendering.resources
     result.timings["render"] = time.perf_counter() - mark
 
@@ -203,7 +235,7 @@ def run_review(
         pack_config = review_policies.load_policy_config(config_path)
     except (OSError, ValueError) as error:
         result.config_errors.append(f"policy config {config_path}: {error}")
-        return result
+        return
     policies, result.findings = review_policies.run_policies(
         [*run.resources, *result.rendered], pack_config
     )
@@ -220,9 +252,6 @@ def run_review(
     ]
     result.policy_levels = {p.name: review_policies.enforcement(p, pack_config) for p in policies}
     result.timings["policies"] = time.perf_counter() - mark
-    if out_dir is not None:
-        _write_summary(result, out_dir)
-    return result
 
 
 def _lookup(inputs: Any, path: str) -> Any:
@@ -236,7 +265,7 @@ def _lookup(inputs: Any, path: str) -> Any:
 
 def highlights(resource: CapturedResource) -> str:
     keys = HIGHLIGHTS.get(resource.type, ())
-    inputs = resource.plain_inputs(mask=MASK)
+    inputs = review_artifacts.integral(resource.plain_inputs(mask=MASK))
     parts = []
     for key in keys:
         value = _lookup(inputs, key)
@@ -293,6 +322,13 @@ def render(result: ReviewResult, *, show_plan: bool = True) -> str:
         tag = "SKIPPED  " if finding.skipped else f"{finding.level.value.upper():<9}"
         lines.append(f"  {tag} [{finding.policy}] {finding.message}")
     lines += [f"  CONFIG   {e}" for e in result.config_errors]
+    admins = review_summary.cluster_admins(result)
+    lines.append(f"\nCluster admins: {len(admins)}")
+    lines += [f"  {a['subject']}  ({a['via']})" for a in admins]
+    lines.append("\nNamespaces (Pod Security enforce level):")
+    lines += [
+        f"  {n['name']}: {n['podSecurity']['enforce']}" for n in review_summary.namespaces(result)
+    ]
     verdict = {0: "PASS", 1: "FAIL", 2: "INVALID CONFIGURATION"}[result.exit_code]
     lines.append(
         f"\nSummary: {len(result.mandatory)} mandatory violation(s), {len(result.advisory)} "
@@ -300,29 +336,6 @@ def render(result: ReviewResult, *, show_plan: bool = True) -> str:
         f"{len(result.config_errors)} config problem(s) -> {verdict}"
     )
     return "\n".join(lines)
-
-
-def _write_summary(result: ReviewResult, out_dir: Path) -> None:
-    summary = {
-        "stack": result.stack,
-        "exitCode": result.exit_code,
-        "resources": dict(Counter(r.type for r in result.resources)),
-        "invalid": result.validation.errors,
-        "warnings": result.validation.warnings,
-        "violations": [
-            {
-                "policy": f.policy,
-                "enforcementLevel": f.level.value,
-                "message": f.message,
-                "urn": f.urn,
-                "skipped": f.skipped,
-            }
-            for f in result.findings
-        ],
-        "configProblems": result.config_errors,
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -343,9 +356,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     project_dir = args.project_dir.resolve()
-    if not stack_file(project_dir, args.stack).is_file():
-        parser.error(f"no stack file {stack_file(project_dir, args.stack)}")
     out_dir = args.out or project_dir / "build" / "review" / args.stack
+    if not stack_file(project_dir, args.stack).is_file():
+        missing = ReviewResult(stack=args.stack, out_dir=out_dir)
+        missing.config_errors.append(f"no stack file {stack_file(project_dir, args.stack)}")
+        review_summary.write(review_summary.build(missing), out_dir)
+        print(render(missing))
+        return missing.exit_code
     result = run_review(
         args.stack, project_dir=project_dir, teams_dir=args.teams_dir, out_dir=out_dir
     )

@@ -140,11 +140,22 @@ def json_document(value: Any) -> Any:
     return value
 
 
+def _integral(value: Any) -> Any:
+    """Whole numbers as written: the engine sends every number as a float (3.0 -> 3)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_integral(v) for v in value]
+    return value
+
+
 def show(value: Any) -> str:
     """A short rendering of a value for a message."""
     if value is None:
         return "(unset)"
-    text = json.dumps(value, default=repr, sort_keys=True)
+    text = json.dumps(_integral(value), default=repr, sort_keys=True)
     return text if len(text) <= 120 else text[:117] + "..."
 
 
