@@ -2,7 +2,10 @@
 server, which never returns: this module only builds it; tests and the offline review import
 `arc_policies` instead.
 
-    pulumi preview --policy-pack policies --policy-pack-config policies/config/prod.json
+    python -m arc_eks.review.policy_config --stack prod --out build/policy-config/prod.json
+    pulumi preview --policy-pack policies --policy-pack-config build/policy-config/prod.json
+
+(scripts/deploy.sh, `make preview` / `make up`, runs both.)
 """
 
 import importlib

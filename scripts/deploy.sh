@@ -5,7 +5,9 @@
 #   set PULUMI_BACKEND_URL (e.g. s3://my-state-bucket/arc-eks) to use another backend.
 # - Secrets: a new stack is created with the passphrase provider (set PULUMI_CONFIG_PASSPHRASE or
 #   PULUMI_CONFIG_PASSPHRASE_FILE), or PULUMI_SECRETS_PROVIDER (e.g. awskms://alias/arc-eks).
-# - Policies: runs with policies/ and policies/config/<stack>.json when that file exists.
+# - Policies: always runs with the pack in policies/ and its config generated from the stack file
+#   (python -m arc_eks.review.policy_config, the same generator `make review` uses) into
+#   build/policy-config/<stack>.json: never a hand-kept copy of the stack's allowlists.
 set -euo pipefail
 
 action="${1:-up}"
@@ -59,11 +61,12 @@ preflight_args=(--stack "$STACK")
 [ "${ARC_EKS_PREFLIGHT:-}" = "config" ] && preflight_args+=(--config-only)
 "$VENV/bin/python" -m arc_eks.ops.preflight "${preflight_args[@]}"
 
-policy_args=()
-if [ -f "policies/config/$STACK.json" ]; then
-  prepare_policy_venv
-  policy_args=(--policy-pack policies --policy-pack-config "policies/config/$STACK.json")
-fi
+policy_config="build/policy-config/$STACK.json"
+rm -f "$policy_config"
+"$VENV/bin/python" -m arc_eks.review.policy_config --stack "$STACK" --out "$policy_config" \
+  || fail "could not generate the policy config of stack $STACK from stacks/Pulumi.$STACK.yaml (see above)"
+prepare_policy_venv
+policy_args=(--policy-pack policies --policy-pack-config "$policy_config")
 
 case "$action" in
   up) pulumi up --stack "$STACK" "${policy_args[@]}" ;;

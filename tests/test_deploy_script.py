@@ -3,6 +3,7 @@ record their arguments (no Pulumi CLI or AWS here)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_DIR
+from arc_eks.review import policy_config
+from tests.conftest import FIXTURE_PROJECT, PROJECT_DIR
 
 STAND_IN = """#!/usr/bin/env bash
 echo "$(basename "$0") $*" >> "$RECORD"
@@ -44,12 +46,11 @@ def project(tmp_path: Path) -> Path:
     """A copy of the project whose dev stack has its token set (as `pulumi config set --secret`
     leaves it: an encrypted `secure:` value)."""
     root = tmp_path / "project"
-    for part in ("scripts", "arc_eks", "stacks"):
+    for part in ("scripts", "arc_eks", "policies/arc_policies"):
         shutil.copytree(
             PROJECT_DIR / part, root / part, ignore=shutil.ignore_patterns("__pycache__")
         )
-    (root / "policies" / "config").mkdir(parents=True)
-    (root / "policies" / "config" / "dev.json").write_text("{}")
+    shutil.copytree(FIXTURE_PROJECT / "stacks", root / "stacks")
     shutil.copy(PROJECT_DIR / "policies" / "requirements.txt", root / "policies")
     _policy_venv(root)
     stack = root / "stacks" / "Pulumi.dev.yaml"
@@ -105,8 +106,46 @@ def test_first_run_logs_in_locally_creates_the_stack_and_runs_up_with_policies(
         "pulumi login --local",
         "pulumi stack select dev",
         "pulumi stack init dev --secrets-provider passphrase",
-        "pulumi up --stack dev --policy-pack policies --policy-pack-config policies/config/dev.json",
+        "pulumi up --stack dev --policy-pack policies --policy-pack-config "
+        "build/policy-config/dev.json",
     ]
+    generated = json.loads((project / "build" / "policy-config" / "dev.json").read_text())
+    assert generated == policy_config.generate(FIXTURE_PROJECT, "dev")
+
+
+def test_the_policy_config_follows_the_stack_file(project: Path, tmp_path: Path) -> None:
+    """A bucket a dev-only team is allowed: its stack file is the only file that changes."""
+    stack = project / "stacks" / "Pulumi.dev.yaml"
+    document = yaml.safe_load(stack.read_text())
+    document["config"]["arc-eks:teams"]["mobile"] = {
+        "organizations": ["acme"],
+        "s3Buckets": [{"bucket": "acme-mobile-cache"}],
+        "maxRunnersPerPool": 8,
+    }
+    stack.write_text(yaml.safe_dump(document))
+    (project / "build" / "policy-config").mkdir(parents=True)
+    (project / "build" / "policy-config" / "dev.json").write_text('{"all": "disabled"}')
+    result, _ = _deploy(project, tmp_path)
+    assert result.returncode == 0, result.stderr
+    generated = json.loads((project / "build" / "policy-config" / "dev.json").read_text())
+    assert "acme-mobile-cache" in generated["aws-iam-irsa-no-wildcard-s3"]["allowedS3Buckets"]
+    assert generated["arc-hra-max-replicas-cap"] == {"maxReplicas": 8}
+    assert generated["all"] == "advisory"
+
+
+def test_an_invalid_policies_section_stops_before_up(project: Path, tmp_path: Path) -> None:
+    stack = project / "stacks" / "Pulumi.dev.yaml"
+    document = yaml.safe_load(stack.read_text())
+    document["config"]["arc-eks:policies"] = {"rules": {"no-such-rule": "advisory"}}
+    stack.write_text(yaml.safe_dump(document))
+    (project / "build" / "policy-config").mkdir(parents=True)
+    (project / "build" / "policy-config" / "dev.json").write_text("{}")
+    result, calls = _deploy(project, tmp_path)
+    assert result.returncode != 0
+    assert "arc-eks:policies.rules.no-such-rule" in result.stdout
+    assert "could not generate the policy config" in result.stderr
+    assert not [c for c in calls if c.startswith("pulumi up")]
+    assert not (project / "build" / "policy-config" / "dev.json").exists(), "a stale config kept"
 
 
 def test_second_run_selects_the_existing_stack(project: Path, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from arc_eks.review import policies as review_policies
+from arc_eks.review import policy_config
 from policies.arc_policies import registry
 from policies.arc_policies.testing import UNKNOWN_SENTINELS, urn_for, wire_properties
 from tests.policy_baselines import TYPES, baseline, mutate
@@ -104,10 +105,9 @@ def _struct(values: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def _configure_request(env: str) -> analyzer_pb2.ConfigureAnalyzerRequest:
-    """What the CLI sends for --policy-pack-config policies/config/<env>.json."""
-    config = review_policies.load_policy_config(
-        review_policies.policy_config_path(PROJECT_DIR, env)
-    )
+    """What the CLI sends for --policy-pack-config build/policy-config/<env>.json, the file
+    scripts/deploy.sh generates from the stack file."""
+    config = policy_config.generate(PROJECT_DIR / "tests" / "fixtures" / "project", env)
     request = analyzer_pb2.ConfigureAnalyzerRequest()
     for policy in registry.build_policies():
         level = review_policies.enforcement(policy, config).value.upper()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pulumi_policy import EnforcementLevel
 
-from arc_eks.review import charts, helm_render
+from arc_eks.review import charts, helm_render, policy_config
 from arc_eks.review import policies as review_policies
 from arc_eks.review import run as review
 from arc_eks.review import summary as review_summary
@@ -126,6 +126,9 @@ def test_a_review_that_raises_still_writes_the_summary(
 @pytest.fixture(scope="module")
 def insecure(tmp_path_factory: pytest.TempPathFactory) -> tuple[review.ReviewResult, Path]:
     out = tmp_path_factory.mktemp("insecure")
+    # The allowlists as they were before the careless change to the stack file.
+    policy_file = out.parent / "insecure-policy-config.json"
+    policy_file.write_text(policy_config.render(policy_config.generate(FIXTURE_PROJECT, "prod")))
     result = review.run_review(
         "prod",
         project_dir=FIXTURE_PROJECT,
@@ -133,6 +136,7 @@ def insecure(tmp_path_factory: pytest.TempPathFactory) -> tuple[review.ReviewRes
         check_ignored_values=False,
         teams_dir=INSECURE_TEAM_DIR,
         set_config=LOOSENED_TEAMS,
+        policy_config=policy_file,
         out_dir=out,
     )
     return result, out

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from arc_eks.capacity import NODE_CAPACITY
 from arc_eks.config.base import ConfigModel
+from arc_eks.config.policy_pack import PolicyPackConfig
 from arc_eks.versions import KUBERNETES_VERSION
 
 VpcId = Annotated[str, Field(pattern=r"^vpc-[0-9a-f]{8,17}$", description="An existing VPC id.")]
@@ -472,6 +473,9 @@ class StackConfig(ConfigModel):
     )
     tags: dict[str, str] = Field(
         default_factory=dict, description="AWS tags on every taggable resource."
+    )
+    policies: PolicyPackConfig = Field(
+        default_factory=PolicyPackConfig, description="Enforcement of the policy pack."
     )
 
     @model_validator(mode="after")

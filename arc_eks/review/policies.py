@@ -3,7 +3,8 @@
 The rules are the pack's own `pulumi_policy` policy objects (`policies.arc_policies.registry`),
 called as the analyzer calls them: props wrapped by `engine_props` (Struct round trip,
 `pulumi_policy`'s deserializer and unknown-checking proxy), each policy's config from
-`policies/config/<env>.json` merged over its schema defaults, and enforcement resolved the way the
+the environment's policy config (generated from its stack file, `policy_config`) merged over its
+schema defaults, and enforcement resolved the way the
 Pulumi CLI does (a policy's own entry, else `all`, else the policy's default).
 """
 
@@ -49,10 +50,6 @@ class PolicyFinding:
     message: str
     urn: str | None
     skipped: bool = False
-
-
-def policy_config_path(project_dir: Path, stack: str) -> Path:
-    return project_dir / "policies" / "config" / f"{stack}.json"
 
 
 def _level_of(entry: Any) -> str | None:

@@ -11,8 +11,9 @@ placeholder values for its secrets) and the team files. Then:
 3. validates them: CustomResources against the CRDs the pinned charts ship (the chart cache,
    `make charts`; a chart missing from it is an error),
    built-in kinds with kubernetes_validate (strict), IAM permission policies with parliament;
-4. runs every rule of the policy pack with policies/config/<env>.json, on the program's resources
-   and the rendered chart objects;
+4. runs every rule of the policy pack with the environment's policy config, generated from the
+   stack file as `make preview`/`make up` generate it (`policy_config`), on the program's
+   resources and the rendered chart objects;
 5. prints a summary and writes summary.json (`review.summary`) on every exit path; exits 1 on a
    mandatory violation or an invalid object, 2 if the stack config, a team file or the policy
    config is invalid or a pinned chart is not cached, 0 otherwise.
@@ -38,6 +39,7 @@ from arc_eks.errors import ConfigError
 from arc_eks.review import artifacts as review_artifacts
 from arc_eks.review import charts, helm_render
 from arc_eks.review import policies as review_policies
+from arc_eks.review import policy_config as policy_config_module
 from arc_eks.review import summary as review_summary
 from arc_eks.review.offline import (
     OFFLINE_SECRET_PREFIX,
@@ -230,11 +232,18 @@ def _review(
     result.timings["artifacts"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    config_path = policy_config or review_policies.policy_config_path(project_dir, stack)
+    # The config `pulumi preview` gets from scripts/deploy.sh: generated from the stack file.
+    config_path = policy_config or Path(f"(generated from stacks/Pulumi.{stack}.yaml)")
     try:
-        pack_config = review_policies.load_policy_config(config_path)
+        if policy_config is not None:
+            pack_config = review_policies.load_policy_config(policy_config)
+        else:
+            pack_config = policy_config_module.generate(project_dir, stack, set_config)
     except (OSError, ValueError) as error:
         result.config_errors.append(f"policy config {config_path}: {error}")
+        return
+    except ConfigError as error:
+        result.config_errors.append(str(error))
         return
     policies, result.findings = review_policies.run_policies(
         [*run.resources, *result.rendered], pack_config

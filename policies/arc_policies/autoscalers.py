@@ -74,7 +74,7 @@ MAX_REPLICAS_CAP = Rule(
     description="Every HorizontalRunnerAutoscaler sets maxReplicas within the environment's cap, "
     "so one pool cannot take the node group (and the AWS bill) for itself.",
     remediation="lower autoscaling.max in the team file, or ask the platform team to raise the "
-    "cap (policies/config/<env>.json: arc-hra-max-replicas-cap.maxReplicas)",
+    "cap (the largest teams.<team>.maxRunnersPerPool of the stack file)",
     resource_types=frozenset({HRA}),
     check=check_max_replicas,
     config={
