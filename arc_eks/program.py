@@ -25,6 +25,7 @@ from arc_eks.components.cluster import RunnerCluster, RunnerClusterArgs
 from arc_eks.components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from arc_eks.components.ebs_csi_driver import EbsCsiDriver, EbsCsiDriverArgs
 from arc_eks.components.handles import ClusterHandles
+from arc_eks.components.monitoring import ArcMonitoring, ArcMonitoringArgs
 from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.components.node_groups import RunnerNodeGroups, RunnerNodeGroupsArgs
 from arc_eks.config.loader import load_stack_config, load_stack_context
@@ -151,8 +152,27 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             depends_on=[cert_manager.release],
             kubernetes_container_mode=any(p.spec.docker == "kubernetes" for p in pools),
             cluster_name=cluster_name,
+            plain_metrics=stack.monitoring.mode != "none",
         ),
         opts=in_cluster,
+    )
+
+    # Scraping and alert rules (stack `monitoring:`; nothing with mode none).
+    monitoring = (
+        ArcMonitoring(
+            "monitoring",
+            ArcMonitoringArgs(
+                config=stack.monitoring,
+                cluster_name=cluster_name,
+                cluster=cluster.cluster,
+                private_subnet_ids=network.private_subnet_ids,
+                k8s_provider=k8s_provider,
+                depends_on=[controller.release],
+                tags=tags,
+            ),
+        )
+        if stack.monitoring.mode != "none"
+        else None
     )
 
     handles = ClusterHandles(
@@ -178,6 +198,9 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
         # Register this URL as the GitHub webhook's payload URL (docs/operations.md).
         pulumi.export("webhookUrl", controller.webhook_url)
         pulumi.export("webhookLoadBalancerHostname", controller.webhook_load_balancer_hostname)
+    if monitoring is not None and monitoring.workspace_arn is not None:
+        pulumi.export("prometheusWorkspaceArn", monitoring.workspace_arn)
+        pulumi.export("prometheusEndpoint", monitoring.prometheus_endpoint)
     exports = result.exports()
     pulumi.export("runnerPools", exports["pools"])
     # Statements the owners of other accounts' buckets must add to their bucket policies.

@@ -140,3 +140,37 @@ def pinned_charts(kubernetes_version: str | None = None) -> tuple[ChartPin, ...]
         ChartPin(SCALE_SET_CONTROLLER_CHART, SCALE_SET_CHART_VERSION, SCALE_SET_REPO),
         ChartPin(SCALE_SET_CHART, SCALE_SET_CHART_VERSION, SCALE_SET_REPO),
     )
+
+
+@dataclass(frozen=True)
+class CrdBundlePin:
+    """CRD files of a release, each pinned by its sha256 (the review's chart cache holds them)."""
+
+    name: str
+    version: str
+    base_url: str
+    files: dict[str, str]
+    """File name -> sha256 of its content."""
+
+
+# Ref: prometheus-operator/prometheus-operator tag v0.93.0 (commit f8fafd47), folder
+# example/prometheus-operator-crd/: the CRDs of the Prometheus Operator release the monitoring
+# objects (monitoring.mode: prometheusOperator) are validated against. Digests are of those files.
+# Not deployed: the cluster's own Prometheus Operator installation brings its CRDs.
+PROMETHEUS_OPERATOR_CRDS = CrdBundlePin(
+    name="prometheus-operator-crds",
+    version="v0.93.0",
+    base_url="https://raw.githubusercontent.com/prometheus-operator/prometheus-operator/v0.93.0/"
+    "example/prometheus-operator-crd/",
+    files={
+        "monitoring.coreos.com_servicemonitors.yaml": (
+            "a99047972c9dd7679ce2050b9968e8a08773492e671b3e17abd476d42aa78a32"
+        ),
+        "monitoring.coreos.com_podmonitors.yaml": (
+            "45a93443daa687d3654f7e9631909ff7edcdf3ec09c5e60251b74aa2722aee5d"
+        ),
+        "monitoring.coreos.com_prometheusrules.yaml": (
+            "78be98554b9c8506ab2b4f4feb91c5f3a56e536a0a510f3a8e876a459970d56d"
+        ),
+    },
+)

@@ -104,8 +104,14 @@ def arc_controller_values(
     kubernetes_container_mode: bool,
     webhook_allowed_cidrs: Sequence[str] = (),
     webhook_certificate_arn: str | None = None,
+    plain_metrics: bool = False,
 ) -> dict[str, Any]:
-    """The legacy ARC controller: HA, pinned images, auth from a Secret the program creates."""
+    """The legacy ARC controller: HA, pinned images, auth from a Secret the program creates.
+
+    `plain_metrics` (stack monitoring on): no kube-rbac-proxy sidecar; the manager itself serves
+    /metrics over HTTP on the metrics Service's port, for the ServiceMonitor or the managed
+    scraper (which cannot present the bearer token the proxy wants). Runner pods cannot reach it:
+    their NetworkPolicies allow no in-cluster peer."""
     values: dict[str, Any] = {
         "replicaCount": replicas,
         "syncPeriod": sync_period,
@@ -132,6 +138,10 @@ def arc_controller_values(
         },
         "metrics": {"serviceMonitor": {"enable": service_monitor}},
     }
+    if plain_metrics:
+        # Chart 0.23.7 deployment.yaml: without the proxy the manager listens on
+        # 0.0.0.0:<metrics.port> (8443) and the container port is named metrics-port.
+        values["metrics"]["proxy"] = {"enabled": False}
     if enterprise_url:
         values["githubEnterpriseServerURL"] = enterprise_url
     if kubernetes_container_mode:

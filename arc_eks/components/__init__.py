@@ -16,6 +16,7 @@ from arc_eks.components.cluster_autoscaler import ClusterAutoscaler, ClusterAuto
 from arc_eks.components.ebs_csi_driver import EbsCsiDriver, EbsCsiDriverArgs
 from arc_eks.components.handles import ClusterHandles
 from arc_eks.components.irsa_service_account import IrsaServiceAccount, IrsaServiceAccountArgs
+from arc_eks.components.monitoring import ArcMonitoring, ArcMonitoringArgs
 from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.components.node_groups import RunnerNodeGroups, RunnerNodeGroupsArgs
 from arc_eks.components.runner_pool import RunnerPool, RunnerPoolArgs
@@ -24,6 +25,8 @@ from arc_eks.components.runner_team import RunnerTeam, RunnerTeamArgs
 __all__ = [
     "ActionsRunnerController",
     "ActionsRunnerControllerArgs",
+    "ArcMonitoring",
+    "ArcMonitoringArgs",
     "CertManager",
     "CertManagerArgs",
     "ClusterAutoscaler",

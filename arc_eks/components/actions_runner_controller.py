@@ -41,6 +41,8 @@ class ActionsRunnerControllerArgs:
     """Some pool uses container mode `kubernetes`; the controller then needs to grant job-pod RBAC."""
     cluster_name: str = ""
     """Physical cluster name: the cloud provider tags the webhook NLB with it."""
+    plain_metrics: bool = False
+    """Stack monitoring is on: metrics served without kube-rbac-proxy (helm_values)."""
 
 
 class ActionsRunnerController(pulumi.ComponentResource):
@@ -111,6 +113,7 @@ class ActionsRunnerController(pulumi.ComponentResource):
                 webhook_allowed_cidrs=args.controller.webhook_allowed_cidrs,
                 webhook_certificate_arn=args.controller.webhook_certificate_arn,
                 kubernetes_container_mode=args.kubernetes_container_mode,
+                plain_metrics=args.plain_metrics,
             ),
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from arc_eks.capacity import NODE_CAPACITY
 from arc_eks.config.base import ConfigModel
+from arc_eks.config.monitoring import MonitoringConfig
 from arc_eks.config.policy_pack import PolicyPackConfig
 from arc_eks.versions import KUBERNETES_VERSION
 
@@ -471,12 +472,27 @@ class StackConfig(ConfigModel):
     images: ImagesConfig = Field(
         default_factory=ImagesConfig, description="Where runner images may come from."
     )
+    monitoring: MonitoringConfig = Field(
+        default_factory=MonitoringConfig,
+        description="Metrics, scraping and alert rules (docs/monitoring.md).",
+    )
     tags: dict[str, str] = Field(
         default_factory=dict, description="AWS tags on every taggable resource."
     )
     policies: PolicyPackConfig = Field(
         default_factory=PolicyPackConfig, description="Enforcement of the policy pack."
     )
+
+    @model_validator(mode="after")
+    def _one_service_monitor(self) -> StackConfig:
+        # The chart's ServiceMonitor scrapes through kube-rbac-proxy; monitoring turns the proxy
+        # off and brings its own monitoring objects (arc_eks/builders/monitoring.py).
+        if self.controller.service_monitor and self.monitoring.mode != "none":
+            raise ValueError(
+                "controller.serviceMonitor: false with monitoring.mode "
+                f"{self.monitoring.mode!r} (monitoring creates the controller's ServiceMonitor)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _runner_groups_belong_to_one_team(self) -> StackConfig:

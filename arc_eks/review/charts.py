@@ -33,7 +33,7 @@ from typing import Any
 import helm_python as helm
 import yaml
 
-from arc_eks.versions import ChartPin, pinned_charts
+from arc_eks.versions import PROMETHEUS_OPERATOR_CRDS, ChartPin, CrdBundlePin, pinned_charts
 
 CACHE_ENV = "ARC_EKS_CHART_CACHE"
 FILL_COMMAND = "make charts"
@@ -85,12 +85,72 @@ def load_chart_at(folder: Path) -> helm.Chart:
 
 
 def crd_texts(cache_dir: Path) -> list[str]:
-    """The YAML text of every CRD file under crds/ of the pinned charts in the cache."""
+    """The YAML text of every CRD file under crds/ of the pinned charts in the cache, and of the
+    pinned CRD bundles that are cached (`crd_bundle_texts`)."""
     texts = []
     for pin in pinned_charts():
         folder = chart_dir(pin.name, pin.version, cache_dir) / "crds"
         texts += [path.read_text() for path in sorted(folder.glob("*.yaml"))]
+    return texts + crd_bundle_texts(PROMETHEUS_OPERATOR_CRDS, cache_dir)
+
+
+def crd_bundle_dir(pin: CrdBundlePin, cache_dir: Path) -> Path:
+    return cache_dir / f"{pin.name}-{pin.version}" / "crds"
+
+
+def crd_bundle_texts(pin: CrdBundlePin, cache_dir: Path) -> list[str]:
+    """The pinned CRD files when they are in the cache (digests checked), else []: a custom
+    resource of such a kind is then reported as of an unknown kind by the review."""
+    folder = crd_bundle_dir(pin, cache_dir)
+    if not folder.is_dir():
+        return []
+    texts = []
+    for file, digest in sorted(pin.files.items()):
+        data = (folder / file).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise ChartCacheError(
+                f"{folder / file} does not have the sha256 pinned in arc_eks/versions.py: "
+                f"delete {folder.parent} and run `{FILL_COMMAND}`"
+            )
+        texts.append(data.decode())
     return texts
+
+
+def fill_crd_bundle(
+    pin: CrdBundlePin, cache_dir: Path, reference_dir: Path, fetch: Fetch | None = None
+) -> str:
+    """Put a pinned CRD bundle into the cache: from `reference_dir/<name>-<version>/` when that
+    folder exists, else downloaded from the pin's URL; every file's sha256 checked against the
+    pin, all or nothing. Returns what it did; a source that cannot be reached is reported, not
+    raised (the bundle is optional: only stacks with monitoring.mode prometheusOperator need it,
+    and their review says so)."""
+    target = crd_bundle_dir(pin, cache_dir)
+    if target.is_dir():
+        return f"{pin.name} {pin.version}: cached"
+    local = reference_dir / f"{pin.name}-{pin.version}"
+    contents: dict[str, bytes] = {}
+    try:
+        for file, digest in sorted(pin.files.items()):
+            if local.is_dir():
+                data = (local / file).read_bytes()
+            else:
+                data = (fetch or _urlopen)(pin.base_url + file, PULL_TIMEOUT_SECONDS)
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != digest:
+                raise ChartCacheError(f"{file}: sha256 {actual}, pinned {digest}")
+            contents[file] = data
+    except (OSError, ChartCacheError) as error:
+        return f"{pin.name} {pin.version}: NOT cached ({error})"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{pin.name}-", dir=cache_dir))
+    try:
+        (staging / "crds").mkdir()
+        for file, data in contents.items():
+            (staging / "crds" / file).write_bytes(data)
+        staging.rename(target.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return f"{pin.name} {pin.version}: " + (f"copied from {local}" if local.is_dir() else "pulled")
 
 
 def _check_metadata(folder: Path, pin: ChartPin) -> None:
@@ -233,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for line in fill(cache_dir=cache, reference_charts=reference_charts_of(args.project_dir)):
             print(line)
+        crd_reference = reference_charts_of(args.project_dir).parent / "crds"
+        print(fill_crd_bundle(PROMETHEUS_OPERATOR_CRDS, cache, crd_reference))
     except (ChartCacheError, OSError, helm.HelmError) as error:
         print(f"chart cache {cache}: {error}", file=sys.stderr)
         return 1

@@ -147,6 +147,12 @@ _STATIC_INVOKES: dict[str, dict[str, Any]] = {
         "dnsSuffix": "amazonaws.com",
         "id": "aws",
     },
+    # The cluster as the managed scraper (monitoring.mode ampScraper) looks it up.
+    "aws:eks/getCluster:getCluster": {
+        "arn": f"arn:aws:eks:{FAKE_REGION}:{FAKE_ACCOUNT}:cluster/offline",
+        "vpcConfig": {"clusterSecurityGroupId": "sg-0123456789abcdef0"},
+        "id": "offline",
+    },
     # The webhook server's NLB, as the in-tree cloud provider names it.
     "aws:lb/getLoadBalancer:getLoadBalancer": {
         "dnsName": f"a{'0' * 31}-0123456789abcdef.elb.{FAKE_REGION}.amazonaws.com",

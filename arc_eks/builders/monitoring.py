@@ -1,0 +1,232 @@
+"""What scrapes ARC: Prometheus Operator objects (ServiceMonitor for the legacy controller's
+metrics Service, PodMonitors for the scale-set controller and listener pods, which their charts
+give no Service or monitor), or the equivalent scrape configuration of the Amazon Managed Service
+for Prometheus managed scraper. Plain dicts; arc_eks/components/monitoring.py creates them.
+
+Facts these objects rest on (read in the upstream source, never guessed):
+- legacy chart actions-runner-controller 0.23.7: the metrics Service
+  `<fullname>-metrics-service` (controller.metrics.service.yaml) carries the selector labels
+  app.kubernetes.io/name and app.kubernetes.io/instance (both `actions-runner-controller` for
+  this program's release) and a port named `metrics-port` (8443); without kube-rbac-proxy the
+  manager serves plain HTTP /metrics there (deployment.yaml; helm_values `plain_metrics`).
+- chart gha-runner-scale-set-controller 0.14.2 (deployment.yaml): with `metrics` set, the manager
+  pod has a container port named `metrics` and the labels app.kubernetes.io/part-of:
+  gha-rs-controller, app.kubernetes.io/component: controller-manager.
+- ARC gha-runner-scale-set-0.14.2 controllers/actions.github.com/resourcebuilder.go: listener
+  pods run in the controller's namespace with app.kubernetes.io/component:
+  runner-scale-set-listener, actions.github.com/scale-set-name and -namespace labels, and a
+  container port named `metrics` when the controller has a listener metrics address.
+- Every ARC metric carries its own `namespace` label (the pool's): scrapes honour it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from arc_eks.builders.helm_values import ARC_NAMESPACE
+from arc_eks.builders.monitoring_rules import SCALE_SET_NAME_LABEL, SCALE_SET_NAMESPACE_LABEL
+
+MONITORING_API_VERSION = "monitoring.coreos.com/v1"
+
+# The legacy controller's release and metrics Service (chart 0.23.7, release name as in
+# components/actions_runner_controller.py).
+LEGACY_RELEASE = "actions-runner-controller"
+LEGACY_SELECTOR = {
+    "app.kubernetes.io/name": "actions-runner-controller",
+    "app.kubernetes.io/instance": LEGACY_RELEASE,
+}
+LEGACY_METRICS_PORT = "metrics-port"
+
+# The scale-set controller's namespace. Issue 13 (runner scale sets) owns the controller release;
+# this is the namespace ARC's documentation installs it in, and must be the one that release uses.
+SCALE_SET_CONTROLLER_NAMESPACE = "arc-systems"
+# The scale-set controller chart's `metrics` values (metrics.controllerManagerAddr / listenerAddr /
+# listenerEndpoint; values.yaml of chart 0.14.2 documents these three). Port 8080 on both.
+SCALE_SET_METRICS_PORT = 8080
+SCALE_SET_METRICS_VALUES = {
+    "controllerManagerAddr": f":{SCALE_SET_METRICS_PORT}",
+    "listenerAddr": f":{SCALE_SET_METRICS_PORT}",
+    "listenerEndpoint": "/metrics",
+}
+SCALE_SET_CONTROLLER_SELECTOR = {
+    "app.kubernetes.io/part-of": "gha-rs-controller",
+    "app.kubernetes.io/component": "controller-manager",
+}
+LISTENER_SELECTOR = {"app.kubernetes.io/component": "runner-scale-set-listener"}
+SCALE_SET_PORT_NAME = "metrics"
+
+# Pod labels of a listener that become labels of its series (the job histograms carry none).
+LISTENER_POD_LABELS = {
+    SCALE_SET_NAME_LABEL: "actions.github.com/scale-set-name",
+    SCALE_SET_NAMESPACE_LABEL: "actions.github.com/scale-set-namespace",
+}
+
+LEGACY_MONITOR = "arc-legacy-controller"
+SCALE_SET_CONTROLLER_MONITOR = "arc-scale-set-controller"
+LISTENER_MONITOR = "arc-scale-set-listeners"
+RULE_NAME = "arc-eks-alerts"
+
+
+def _meta_label(label: str) -> str:
+    """Prometheus's service-discovery name of a pod label (every character not [a-zA-Z0-9_]
+    becomes `_`)."""
+    return "__meta_kubernetes_pod_label_" + "".join(
+        c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in label
+    )
+
+
+def _metadata(name: str, namespace: str, labels: dict[str, str]) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": namespace}
+    if labels:
+        meta["labels"] = dict(labels)
+    return meta
+
+
+def legacy_service_monitor(*, interval_seconds: int, labels: dict[str, str]) -> dict[str, Any]:
+    """The legacy controller's metrics Service, in its own namespace only."""
+    return {
+        "apiVersion": MONITORING_API_VERSION,
+        "kind": "ServiceMonitor",
+        "metadata": _metadata(LEGACY_MONITOR, ARC_NAMESPACE, labels),
+        "spec": {
+            "selector": {"matchLabels": dict(LEGACY_SELECTOR)},
+            "namespaceSelector": {"matchNames": [ARC_NAMESPACE]},
+            "endpoints": [
+                {
+                    "port": LEGACY_METRICS_PORT,
+                    "path": "/metrics",
+                    "scheme": "http",
+                    "interval": f"{interval_seconds}s",
+                    "honorLabels": True,
+                }
+            ],
+        },
+    }
+
+
+def _pod_monitor(
+    name: str, selector: dict[str, str], *, interval_seconds: int, labels: dict[str, str]
+) -> dict[str, Any]:
+    endpoint: dict[str, Any] = {
+        "port": SCALE_SET_PORT_NAME,
+        "path": "/metrics",
+        "interval": f"{interval_seconds}s",
+        "honorLabels": True,
+    }
+    return {
+        "apiVersion": MONITORING_API_VERSION,
+        "kind": "PodMonitor",
+        # In the controller's namespace and selecting there only: a job pod in a runner namespace
+        # that copies a listener's labels is never scraped (its numbers would reach the alerts).
+        "metadata": _metadata(name, SCALE_SET_CONTROLLER_NAMESPACE, labels),
+        "spec": {
+            "selector": {"matchLabels": dict(selector)},
+            "namespaceSelector": {"matchNames": [SCALE_SET_CONTROLLER_NAMESPACE]},
+            "podMetricsEndpoints": [endpoint],
+        },
+    }
+
+
+def scale_set_controller_pod_monitor(
+    *, interval_seconds: int, labels: dict[str, str]
+) -> dict[str, Any]:
+    return _pod_monitor(
+        SCALE_SET_CONTROLLER_MONITOR,
+        SCALE_SET_CONTROLLER_SELECTOR,
+        interval_seconds=interval_seconds,
+        labels=labels,
+    )
+
+
+def listener_pod_monitor(*, interval_seconds: int, labels: dict[str, str]) -> dict[str, Any]:
+    monitor = _pod_monitor(
+        LISTENER_MONITOR, LISTENER_SELECTOR, interval_seconds=interval_seconds, labels=labels
+    )
+    monitor["spec"]["podMetricsEndpoints"][0]["relabelings"] = [
+        {
+            "action": "replace",
+            "sourceLabels": [_meta_label(pod_label)],
+            "targetLabel": target,
+        }
+        for target, pod_label in LISTENER_POD_LABELS.items()
+    ]
+    return monitor
+
+
+def prometheus_rule(groups: list[dict[str, Any]], *, labels: dict[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": MONITORING_API_VERSION,
+        "kind": "PrometheusRule",
+        "metadata": _metadata(RULE_NAME, ARC_NAMESPACE, labels),
+        "spec": {"groups": groups},
+    }
+
+
+def operator_objects(
+    *, interval_seconds: int, labels: dict[str, str], groups: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every Prometheus Operator object of monitoring.mode prometheusOperator."""
+    return [
+        legacy_service_monitor(interval_seconds=interval_seconds, labels=labels),
+        scale_set_controller_pod_monitor(interval_seconds=interval_seconds, labels=labels),
+        listener_pod_monitor(interval_seconds=interval_seconds, labels=labels),
+        prometheus_rule(groups, labels=labels),
+    ]
+
+
+def _keep(source_labels: list[str], regex: str) -> dict[str, Any]:
+    return {"action": "keep", "source_labels": source_labels, "separator": ";", "regex": regex}
+
+
+def amp_scrape_configuration(*, interval_seconds: int) -> str:
+    """The managed scraper's configuration (Prometheus scrape_config syntax, the subset the AWS
+    managed collector accepts: kubernetes_sd_configs, relabel_configs, no authorization needed
+    here): the same three targets as the operator objects, the same labels."""
+    pod_role = [{"role": "pod", "namespaces": {"names": [SCALE_SET_CONTROLLER_NAMESPACE]}}]
+
+    def pods(job: str, selector: dict[str, str], extra: list[dict[str, Any]]) -> dict[str, Any]:
+        keeps = [_keep([_meta_label(k)], v) for k, v in sorted(selector.items())]
+        return {
+            "job_name": job,
+            "honor_labels": True,
+            "kubernetes_sd_configs": pod_role,
+            "relabel_configs": [
+                *keeps,
+                _keep(["__meta_kubernetes_pod_container_port_name"], SCALE_SET_PORT_NAME),
+                *extra,
+            ],
+        }
+
+    listener_labels = [
+        {
+            "action": "replace",
+            "source_labels": [_meta_label(pod_label)],
+            "target_label": target,
+        }
+        for target, pod_label in LISTENER_POD_LABELS.items()
+    ]
+    legacy_keeps = [
+        _keep([f"__meta_kubernetes_service_label_{k.replace('.', '_').replace('/', '_')}"], v)
+        for k, v in sorted(LEGACY_SELECTOR.items())
+    ]
+    config = {
+        "global": {"scrape_interval": f"{interval_seconds}s"},
+        "scrape_configs": [
+            {
+                "job_name": LEGACY_MONITOR,
+                "honor_labels": True,
+                "kubernetes_sd_configs": [
+                    {"role": "endpoints", "namespaces": {"names": [ARC_NAMESPACE]}}
+                ],
+                "relabel_configs": [
+                    *legacy_keeps,
+                    _keep(["__meta_kubernetes_endpoint_port_name"], LEGACY_METRICS_PORT),
+                ],
+            },
+            pods(SCALE_SET_CONTROLLER_MONITOR, SCALE_SET_CONTROLLER_SELECTOR, []),
+            pods(LISTENER_MONITOR, LISTENER_SELECTOR, listener_labels),
+        ],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
