@@ -147,3 +147,70 @@ def test_every_pinned_chart_is_cached_at_its_pin() -> None:
     for pin in pins:
         chart = charts.load_chart(pin.name, pin.version)
         assert (chart.name, chart.version) == (pin.name, pin.version)
+
+
+# --- pinned CRD bundles (the Prometheus Operator CRDs) -----------------------------------------
+
+BUNDLE = versions.CrdBundlePin(
+    name="example-crds",
+    version="v1.0.0",
+    base_url="https://example.invalid/crds/",
+    files={
+        "a.yaml": hashlib.sha256(b"kind: A\n").hexdigest(),
+        "b.yaml": hashlib.sha256(b"kind: B\n").hexdigest(),
+    },
+)
+BUNDLE_FILES = {"a.yaml": b"kind: A\n", "b.yaml": b"kind: B\n"}
+
+
+def _bundle_reference(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    folder = tmp_path / "reference" / f"{BUNDLE.name}-{BUNDLE.version}"
+    folder.mkdir(parents=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder.parent
+
+
+def test_crd_bundle_copied_from_the_reference_folder_with_digests_checked(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    line = charts.fill_crd_bundle(BUNDLE, cache, _bundle_reference(tmp_path, BUNDLE_FILES))
+    assert "copied from" in line
+    assert charts.crd_bundle_texts(BUNDLE, cache) == ["kind: A\n", "kind: B\n"]
+    assert charts.fill_crd_bundle(BUNDLE, cache, tmp_path / "nowhere").endswith(": cached")
+
+
+def test_crd_bundle_with_a_wrong_file_is_not_cached(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    tampered = {**BUNDLE_FILES, "b.yaml": b"kind: Evil\n"}
+    line = charts.fill_crd_bundle(BUNDLE, cache, _bundle_reference(tmp_path, tampered))
+    assert "NOT cached" in line and "b.yaml" in line
+    assert charts.crd_bundle_texts(BUNDLE, cache) == []
+    assert not cache.exists() or not list(cache.iterdir())  # nothing half-installed
+
+
+def test_crd_bundle_downloaded_when_no_reference_folder(tmp_path: Path) -> None:
+    fetched: list[str] = []
+
+    def fetch(url: str, timeout: float) -> bytes:
+        fetched.append(url)
+        return BUNDLE_FILES[url.rpartition("/")[2]]
+
+    line = charts.fill_crd_bundle(BUNDLE, tmp_path / "cache", tmp_path / "nowhere", fetch)
+    assert line.endswith(": pulled")
+    assert fetched == [BUNDLE.base_url + "a.yaml", BUNDLE.base_url + "b.yaml"]
+
+
+def test_crd_bundle_unreachable_is_reported_not_raised(tmp_path: Path) -> None:
+    def fetch(url: str, timeout: float) -> bytes:
+        raise OSError("no route to host")
+
+    line = charts.fill_crd_bundle(BUNDLE, tmp_path / "cache", tmp_path / "nowhere", fetch)
+    assert "NOT cached (no route to host)" in line
+
+
+def test_crd_bundle_changed_in_the_cache_is_an_error(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    charts.fill_crd_bundle(BUNDLE, cache, _bundle_reference(tmp_path, BUNDLE_FILES))
+    (charts.crd_bundle_dir(BUNDLE, cache) / "a.yaml").write_bytes(b"kind: Changed\n")
+    with pytest.raises(charts.ChartCacheError, match="sha256 pinned"):
+        charts.crd_bundle_texts(BUNDLE, cache)

@@ -38,6 +38,8 @@ from arc_eks.versions import PROMETHEUS_OPERATOR_CRDS, ChartPin, CrdBundlePin, p
 CACHE_ENV = "ARC_EKS_CHART_CACHE"
 FILL_COMMAND = "make charts"
 PULL_TIMEOUT_SECONDS = 120.0
+# The optional CRD bundles: a machine without a route to their source should not wait long.
+CRD_FETCH_TIMEOUT_SECONDS = 20.0
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Fetches a URL with a deadline and returns its bytes (swapped in tests for a loopback server).
@@ -134,7 +136,7 @@ def fill_crd_bundle(
             if local.is_dir():
                 data = (local / file).read_bytes()
             else:
-                data = (fetch or _urlopen)(pin.base_url + file, PULL_TIMEOUT_SECONDS)
+                data = (fetch or _urlopen)(pin.base_url + file, CRD_FETCH_TIMEOUT_SECONDS)
             actual = hashlib.sha256(data).hexdigest()
             if actual != digest:
                 raise ChartCacheError(f"{file}: sha256 {actual}, pinned {digest}")
