@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STACK ?= dev
 STAMP := $(VENV)/.installed
 
-.PHONY: venv charts test lint fmt up preview preflight verify review review-all simulate trace bench mutation clean
+.PHONY: venv charts schema test lint fmt up preview preflight verify review review-all simulate trace bench mutation clean
 
 # (Re)install only when a requirements file changed since the last install.
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
@@ -22,6 +22,11 @@ venv: $(STAMP)
 ## ../shared/reference/charts when there, else pulled once (digest checked). Cheap when filled.
 charts: $(STAMP)
 	$(BIN)/python -m arc_eks.review.charts
+
+## The team-file JSON Schema (schema/team.schema.json), generated from the pool model; a test
+## fails when the committed file is out of step.
+schema: $(STAMP)
+	$(BIN)/python -m arc_eks.config.team_schema --write
 
 ## Offline test suite: sets up its own virtualenv from nothing.
 test: charts
