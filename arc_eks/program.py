@@ -201,6 +201,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     if monitoring is not None and monitoring.workspace_arn is not None:
         pulumi.export("prometheusWorkspaceArn", monitoring.workspace_arn)
         pulumi.export("prometheusEndpoint", monitoring.prometheus_endpoint)
+        pulumi.export("alertTopicArn", monitoring.alert_topic_arn)
     exports = result.exports()
     pulumi.export("runnerPools", exports["pools"])
     # Statements the owners of other accounts' buckets must add to their bucket policies.

@@ -3,6 +3,9 @@ renderings and the Prometheus Operator CRDs, the managed scraper, and the progra
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +300,49 @@ def test_amp_scrape_configuration_mirrors_the_operator_objects() -> None:
 def test_mode_none_creates_nothing() -> None:
     run = run_stack("dev")
     assert not [r for r in run.resources if "amp" in r.type or "monitoring" in r.type]
+
+
+def test_amp_alerts_reach_an_sns_topic_only_the_workspace_may_publish_to(amp_run: Any) -> None:
+    topic = _one(amp_run, "aws:sns/topic:Topic")
+    policy = _one(amp_run, "aws:sns/topicPolicy:TopicPolicy")
+    workspace = _one(amp_run, "aws:amp/workspace:Workspace")
+    definition = _one(amp_run, "aws:amp/alertManagerDefinition:AlertManagerDefinition")
+    assert topic.inputs["name"] == "arc-eks-dev-alerts"
+    assert policy.urn in definition.dependencies  # the topic admits the workspace first
+    document = json.loads(policy.inputs["policy"])
+    (statement,) = document["Statement"]
+    assert statement["Principal"] == {"Service": "aps.amazonaws.com"}
+    assert statement["Action"] == ["sns:Publish", "sns:GetTopicAttributes"]
+    assert statement["Resource"] == policy.inputs["arn"]
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(
+        "workspace/monitoring-workspace"
+    )
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    config = yaml.safe_load(yaml.safe_load(definition.inputs["definition"])["alertmanager_config"])
+    (receiver,) = config["receivers"]
+    assert config["route"]["receiver"] == receiver["name"]
+    assert receiver["sns_configs"] == [
+        {"topic_arn": policy.inputs["arn"], "sigv4": {"region": "eu-west-1"}}
+    ]
+    assert workspace.urn in definition.dependencies
+
+
+def test_alert_manager_definition_passes_amtool(tmp_path: Path) -> None:
+    amtool = shutil.which("amtool")
+    if amtool is None:
+        pytest.skip(
+            "amtool is not installed (Debian/Ubuntu: apt-get install prometheus-alertmanager)"
+        )
+    definition = mon.amp_alert_manager_definition(
+        topic_arn="arn:aws:sns:eu-west-1:111122223333:arc-eks-dev-alerts", region="eu-west-1"
+    )
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(yaml.safe_load(definition)["alertmanager_config"])
+    result = subprocess.run(
+        [amtool, "check-config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

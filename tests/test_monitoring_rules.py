@@ -13,7 +13,7 @@ import promql_parser
 import pytest
 import yaml
 
-from arc_eks.builders.monitoring_rules import METRICS, alert_rules, rule_groups
+from arc_eks.builders.monitoring_rules import METRICS, alert_rules, rule_groups, rules_file_yaml
 from arc_eks.config.monitoring import AlertThresholds
 
 PROMTOOL_TIMEOUT_SECONDS = 60
@@ -278,3 +278,19 @@ def test_thresholds_move_the_alerts(tmp_path: Path) -> None:
     ]
     output = _run_promtool(tmp_path, relaxed, tests)
     assert output.startswith("exit 0"), output
+
+
+def test_the_deployed_rules_file_passes_promtool_check(tmp_path: Path) -> None:
+    # The exact text of the AMP rule group namespace (and of the PrometheusRule's groups),
+    # annotations and their templates included.
+    (tmp_path / "rules.yaml").write_text(rules_file_yaml(AlertThresholds()))
+    result = subprocess.run(
+        [_promtool(), "check", "rules", "rules.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=PROMTOOL_TIMEOUT_SECONDS,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(alert_rules(AlertThresholds()))} rules found" in result.stdout

@@ -230,3 +230,60 @@ def amp_scrape_configuration(*, interval_seconds: int) -> str:
         ],
     }
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def amp_alert_manager_definition(*, topic_arn: str, region: str) -> str:
+    """The workspace's alert manager definition: every alert to one SNS topic (the only receiver
+    Amazon Managed Service for Prometheus supports), grouped per alert and pool. AMP's format: the
+    Alertmanager configuration as a string under `alertmanager_config`."""
+    config = {
+        "route": {
+            "receiver": "sns",
+            "group_by": ["alertname", "namespace", "name", "scale_set_namespace", "scale_set_name"],
+            "group_wait": "1m",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+        },
+        "receivers": [
+            {"name": "sns", "sns_configs": [{"topic_arn": topic_arn, "sigv4": {"region": region}}]}
+        ],
+    }
+    return yaml.dump(
+        {"alertmanager_config": yaml.safe_dump(config, sort_keys=False)},
+        Dumper=_BlockStrings,
+        sort_keys=False,
+    )
+
+
+class _BlockStrings(yaml.SafeDumper):
+    """Multi-line strings as YAML literal blocks (readable in the AWS console)."""
+
+
+_BlockStrings.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    ),
+)
+
+
+def alert_topic_policy(*, topic_arn: str, workspace_arn: str, account_id: str) -> dict[str, Any]:
+    """The SNS topic policy letting this workspace, and only it, publish the alerts (AMP user
+    guide, 'Giving Amazon Managed Service for Prometheus permission to send alert messages to your
+    Amazon SNS topic': source ARN and account conditions against the confused deputy)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowWorkspaceToPublishAlerts",
+                "Effect": "Allow",
+                "Principal": {"Service": "aps.amazonaws.com"},
+                "Action": ["sns:Publish", "sns:GetTopicAttributes"],
+                "Resource": topic_arn,
+                "Condition": {
+                    "ArnEquals": {"aws:SourceArn": workspace_arn},
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                },
+            }
+        ],
+    }

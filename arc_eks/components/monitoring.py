@@ -13,6 +13,7 @@ refused, so the program creates none.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from arc_eks.builders.monitoring import amp_scrape_configuration, operator_objects
+from arc_eks.builders.monitoring import (
+    alert_topic_policy,
+    amp_alert_manager_definition,
+    amp_scrape_configuration,
+    operator_objects,
+)
 from arc_eks.builders.monitoring_rules import rule_groups, rules_file_yaml
 from arc_eks.config.monitoring import MonitoringConfig
 
@@ -47,6 +53,7 @@ class ArcMonitoring(pulumi.ComponentResource):
 
     workspace_arn: pulumi.Output[str] | None = None
     prometheus_endpoint: pulumi.Output[str] | None = None
+    alert_topic_arn: pulumi.Output[str] | None = None
 
     def __init__(
         self, name: str, args: ArcMonitoringArgs, opts: pulumi.ResourceOptions | None = None
@@ -114,5 +121,35 @@ class ArcMonitoring(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+        # Where the workspace sends firing alerts: an SNS topic only this workspace may publish
+        # to. Subscribe people or a chat integration to it (docs/monitoring.md).
+        topic = aws.sns.Topic(
+            f"{name}-alerts", name=f"{args.cluster_name}-alerts", tags=args.tags, opts=child
+        )
+        account_id = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        policy = aws.sns.TopicPolicy(
+            f"{name}-alerts-policy",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, workspace.arn, account_id).apply(
+                lambda values: json.dumps(
+                    alert_topic_policy(
+                        topic_arn=values[0], workspace_arn=values[1], account_id=values[2]
+                    )
+                )
+            ),
+            opts=child,
+        )
+        aws.amp.AlertManagerDefinition(
+            f"{name}-alert-manager",
+            workspace_id=workspace.id,
+            definition=pulumi.Output.all(topic.arn, region).apply(
+                lambda values: amp_alert_manager_definition(topic_arn=values[0], region=values[1])
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
         self.workspace_arn = workspace.arn
         self.prometheus_endpoint = workspace.prometheus_endpoint
+        self.alert_topic_arn = topic.arn
