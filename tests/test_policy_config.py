@@ -49,6 +49,26 @@ def test_allowlists_are_exactly_the_stack_files(env: str) -> None:
     assert generated["arc-hra-max-replicas-cap"]["maxReplicas"] == ceiling
 
 
+@pytest.mark.parametrize("env", STACKS)
+def test_scale_set_caps_are_each_teams_ceiling(env: str) -> None:
+    teams = _stack(env)["teams"]
+    generated = policy_config.generate(FIXTURE_PROJECT, env)["arc-scale-set-max-runners-cap"]
+    caps = {name: team["maxRunnersPerPool"] for name, team in teams.items()}
+    assert generated["teamMaxRunners"] == caps
+    assert generated["maxRunners"] == max(caps.values())
+    level = generated.get("enforcementLevel")
+    assert level == ("advisory" if env == "staging" else None)  # sizing, like the HRA cap
+
+
+def test_scale_set_caps_cannot_be_set_by_hand() -> None:
+    rules = {"arc-scale-set-max-runners-cap": {"teamMaxRunners": {"payments": 500}}}
+    with pytest.raises(ConfigError) as raised:
+        policy_config.generate(FIXTURE_PROJECT, "prod", {"arc-eks:policies": {"rules": rules}})
+    assert "arc-eks:policies.rules.arc-scale-set-max-runners-cap.teamMaxRunners" in str(
+        raised.value
+    )
+
+
 def test_enforcement_comes_from_the_stack_file() -> None:
     assert policy_config.generate(FIXTURE_PROJECT, "dev")["all"] == "advisory"
     assert policy_config.generate(FIXTURE_PROJECT, "prod")["all"] == "mandatory"
@@ -74,6 +94,7 @@ def test_defaults_without_a_policies_section_or_teams() -> None:
     )
     assert generated["all"] == "mandatory"
     assert "arc-hra-max-replicas-cap" not in generated  # the rule's own default (20) applies
+    assert "arc-scale-set-max-runners-cap" not in generated
     assert generated["aws-iam-irsa-no-wildcard-s3"] == {"allowedS3Buckets": []}
     assert generated["aws-eks-cluster-endpoint-restricted"] == {
         "allowPublicEndpoint": False,

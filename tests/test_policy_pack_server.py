@@ -9,6 +9,7 @@ Ref: pulumi/pulumi sdk/python/cmd/pulumi-language-python/main.go (RunPlugin, kin
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import selectors
@@ -26,8 +27,9 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from arc_eks.review import policies as review_policies
 from arc_eks.review import policy_config
-from policies.arc_policies import registry
+from policies.arc_policies import registry, scale_sets
 from policies.arc_policies.testing import UNKNOWN_SENTINELS, urn_for, wire_properties
+from tests import scale_set_fixtures
 from tests.policy_baselines import TYPES, baseline, mutate
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -207,3 +209,66 @@ def test_a_silent_process_fails_at_the_deadline_instead_of_hanging() -> None:
         process.kill()
         process.wait(timeout=30)
     assert time.monotonic() - started < 30
+
+
+def _analyze_typed(stub: Any, typ: str, inputs: dict[str, Any]) -> list[Any]:
+    request = analyzer_pb2.AnalyzeRequest(
+        type=typ, name="pool", urn=urn_for(typ, "pool"), properties=_struct(wire_properties(inputs))
+    )
+    return list(stub.Analyze(request, timeout=30).diagnostics)
+
+
+def test_scale_set_rules_over_grpc(analyzer: Any) -> None:
+    """The scale-set rules as the engine calls them: the chart's AutoscalingRunnerSet and the
+    runner-set release, compliant and not, with prod's team caps."""
+    ars = scale_set_fixtures.render_set(scale_set_fixtures.BASE_VALUES)
+    release = scale_set_fixtures.release(scale_set_fixtures.BASE_VALUES)
+    assert _analyze_typed(analyzer, scale_sets.AUTOSCALING_RUNNER_SET, ars) == []
+    assert _analyze_typed(analyzer, "kubernetes:helm.sh/v3:Release", release) == []
+    privileged = copy.deepcopy(ars)
+    privileged["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {
+        "privileged": True
+    }
+    (diagnostic,) = _analyze_typed(analyzer, scale_sets.AUTOSCALING_RUNNER_SET, privileged)
+    assert diagnostic.policyName == "arc-scale-set-privileged-only-dind-sidecar"
+    assert diagnostic.enforcementLevel == analyzer_pb2.EnforcementLevel.MANDATORY
+    over = copy.deepcopy(ars)
+    over["spec"]["maxRunners"] = 17  # payments' cap in prod is 16
+    names = [
+        d.policyName for d in _analyze_typed(analyzer, scale_sets.AUTOSCALING_RUNNER_SET, over)
+    ]
+    assert names == ["arc-scale-set-max-runners-cap"]
+    inline = copy.deepcopy(release)
+    inline["values"]["githubConfigSecret"] = {"github_token": "ghp_not_a_real_token"}
+    diagnostics = _analyze_typed(analyzer, "kubernetes:helm.sh/v3:Release", inline)
+    assert sorted(d.policyName for d in diagnostics) == [
+        "arc-helm-no-auth-token-in-values",
+        "arc-scale-set-github-secret-by-name",
+    ]
+    assert all("ghp_not_a_real_token" not in d.message for d in diagnostics)
+
+
+def test_scale_set_charts_in_step_over_grpc(analyzer: Any) -> None:
+    release_type = "kubernetes:helm.sh/v3:Release"
+    controller = {
+        "name": "arc-scale-sets",
+        "chart": scale_sets.CONTROLLER_CHART,
+        "version": "0.13.1",
+        "namespace": "arc-scale-sets",
+    }
+    runner_set = scale_set_fixtures.release(scale_set_fixtures.BASE_VALUES)
+    resources = [
+        analyzer_pb2.AnalyzerResource(
+            type=release_type,
+            name=name,
+            urn=urn_for(release_type, name),
+            properties=_struct(wire_properties(inputs)),
+        )
+        for name, inputs in (("controller", controller), ("payments-build", runner_set))
+    ]
+    response = analyzer.AnalyzeStack(
+        analyzer_pb2.AnalyzeStackRequest(resources=resources), timeout=30
+    )
+    (diagnostic,) = response.diagnostics
+    assert diagnostic.policyName == "arc-scale-set-charts-in-step"
+    assert diagnostic.urn == urn_for(release_type, "payments-build")

@@ -12,7 +12,9 @@ they are written, the stack file:
 - `aws-eks-cluster-endpoint-restricted`: `allowPublicEndpoint` and `allowedPublicAccessCidrs` from
   `cluster.endpointPublicAccess` and `cluster.publicAccessCidrs`;
 - `aws-iam-irsa-no-wildcard-s3.allowedS3Buckets`: every `teams.<team>.s3Buckets[].bucket`;
-- `arc-hra-max-replicas-cap.maxReplicas`: the largest `teams.<team>.maxRunnersPerPool`.
+- `arc-hra-max-replicas-cap.maxReplicas`: the largest `teams.<team>.maxRunnersPerPool`;
+- `arc-scale-set-max-runners-cap`: `teamMaxRunners` each team's `maxRunnersPerPool`, `maxRunners`
+  the largest of them.
 
 `arc-eks:policies.rules` adds per-rule levels and the settings of other rules.
 """
@@ -38,12 +40,14 @@ INSTANCE_TYPES = "aws-eks-node-instance-type-allowlist"
 ENDPOINT = "aws-eks-cluster-endpoint-restricted"
 S3 = "aws-iam-irsa-no-wildcard-s3"
 CAP = "arc-hra-max-replicas-cap"
+SCALE_SET_CAP = "arc-scale-set-max-runners-cap"
 # Settings derived from the stack file (rule -> keys): `policies.rules` cannot set them.
 DERIVED: dict[str, tuple[str, ...]] = {
     INSTANCE_TYPES: ("allowedInstanceTypes",),
     ENDPOINT: ("allowPublicEndpoint", "allowedPublicAccessCidrs"),
     S3: ("allowedS3Buckets",),
     CAP: ("maxReplicas",),
+    SCALE_SET_CAP: ("maxRunners", "teamMaxRunners"),
 }
 
 
@@ -62,7 +66,14 @@ def from_stack(stack: StackConfig) -> dict[str, Any]:
         },
     }
     if stack.teams:
-        derived[CAP] = {"maxReplicas": max(t.max_runners_per_pool for t in stack.teams.values())}
+        ceiling = max(t.max_runners_per_pool for t in stack.teams.values())
+        derived[CAP] = {"maxReplicas": ceiling}
+        derived[SCALE_SET_CAP] = {
+            "maxRunners": ceiling,
+            "teamMaxRunners": {
+                name: team.max_runners_per_pool for name, team in sorted(stack.teams.items())
+            },
+        }
     config: dict[str, Any] = {"all": stack.policies.enforcement}
     for name, entry in sorted(stack.policies.rules.items()):
         config[name] = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry)

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from . import autoscalers, charts, cluster, helm, iam, isolation, nodes, stack, workloads
+from . import (
+    autoscalers,
+    charts,
+    cluster,
+    helm,
+    iam,
+    isolation,
+    nodes,
+    scale_sets,
+    stack,
+    workloads,
+)
 from ._support import Rule, StackRule
 
 PACK_NAME = "arc-eks"
@@ -18,8 +29,14 @@ RESOURCE_RULES: tuple[Rule, ...] = (
     *autoscalers.RULES,
     *helm.RULES,
     *isolation.RULES,
+    *scale_sets.RULES,
 )
-STACK_RULES: tuple[StackRule, ...] = (*stack.RULES, *isolation.STACK_RULES, *charts.STACK_RULES)
+STACK_RULES: tuple[StackRule, ...] = (
+    *stack.RULES,
+    *isolation.STACK_RULES,
+    *charts.STACK_RULES,
+    *scale_sets.STACK_RULES,
+)
 ALL_RULES: tuple[Rule | StackRule, ...] = (*RESOURCE_RULES, *STACK_RULES)
 
 

@@ -1,0 +1,895 @@
+"""The scale-set rules (policies/arc_policies/scale_sets.py) on every kind they claim: the
+AutoscalingRunnerSet the gha-runner-scale-set chart renders (Helm's engine, the pinned chart from
+the chart cache) and the runner-set release's values, as a `kubernetes:helm.sh/v3:Release` and as
+a `v4:Chart`. Each rule accepts the compliant pool, refuses what it names in every kind, and still
+finds a violation after items it accepts (a later container, init container, volume, resource).
+
+Props go through the engine's wrapping (`engine_props`: Struct round trip, unknown-checking proxy)
+and `plain`, exactly what `Rule.validate` hands a check.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from policies.arc_policies import registry, scale_sets
+from policies.arc_policies._support import Rule, plain
+from policies.arc_policies.testing import (
+    UNKNOWN_SENTINELS,
+    Skipped,
+    StackEntry,
+    Violation,
+    engine_props,
+    policy_resources,
+    run_resource_policy,
+    run_stack_policy,
+    urn_for,
+)
+from tests.scale_set_fixtures import (
+    BASE_VALUES,
+    DIGEST,
+    NAMESPACE,
+    OCI,
+    SIDECAR,
+    VERSION,
+    release,
+    render_set,
+)
+
+ARS = scale_sets.AUTOSCALING_RUNNER_SET
+RELEASE = "kubernetes:helm.sh/v3:Release"
+CHART_V4 = "kubernetes:helm.sh/v4:Chart"
+KINDS = {"ars": ARS, "release": RELEASE, "chart": CHART_V4}
+ROOT = {"ars": "spec", "release": "values", "chart": "values"}
+VALUES_KINDS = ["release", "chart"]
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, Any]:
+    return render_set(BASE_VALUES)
+
+
+Change = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+def shaped(rendered: dict[str, Any], kind: str, change: Change | None = None) -> dict[str, Any]:
+    """The compliant pool as `kind`, with `change(fields, pod)` applied: `fields` is the object
+    holding maxRunners/template/... (the set's `spec`, or the release's `values`), `pod` the
+    runner pod (`<fields>.template.spec`)."""
+    props = copy.deepcopy(rendered) if kind == "ars" else release(BASE_VALUES)
+    fields = props[ROOT[kind]]
+    if change is not None:
+        change(fields, fields["template"]["spec"])
+    return props
+
+
+def defaults(rule: Rule) -> dict[str, Any]:
+    return {k: v["default"] for k, v in rule.config.items() if "default" in v}
+
+
+def found(rule: Rule, kind: str, props: dict[str, Any], **config: Any) -> list[str]:
+    """Paths of the findings, on props exactly as `Rule.validate` reads them."""
+    merged = {**defaults(rule), **config}
+    return [f.path for f in rule.check(KINDS[kind], plain(engine_props(props)), merged)]
+
+
+def problems(rule: Rule, kind: str, props: dict[str, Any], **config: Any) -> list[str]:
+    merged = {**defaults(rule), **config}
+    return [f.problem for f in rule.check(KINDS[kind], plain(engine_props(props)), merged)]
+
+
+def pod_path(kind: str, rest: str) -> str:
+    return f"{ROOT[kind]}.template.spec.{rest}"
+
+
+# --- the compliant pool ---------------------------------------------------------------------------
+
+
+def test_the_chart_renders_the_pool_as_written(rendered: dict[str, Any]) -> None:
+    """The base fixture is real chart output: containerMode unset copies the template."""
+    pod = rendered["spec"]["template"]["spec"]
+    assert [c["name"] for c in pod["initContainers"]] == ["init-dind-externals", "dind"]
+    assert pod["serviceAccountName"] == "build-runner" and pod["restartPolicy"] == "Never"
+    assert rendered["metadata"]["labels"]["arc-eks.io/team"] == "payments"
+    assert rendered["metadata"]["labels"][scale_sets.VERSION_LABEL] == VERSION
+    assert rendered["spec"]["githubConfigSecret"] == "github-credentials"
+    assert rendered["spec"]["maxRunners"] == 4 and rendered["spec"]["minRunners"] == 1
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_compliant_pool_passes_every_rule_of_the_pack(rendered: dict[str, Any], kind: str) -> None:
+    props = engine_props(shaped(rendered, kind))
+    config = {scale_sets.MAX_RUNNERS_CAP.name: {"teamMaxRunners": {"payments": 4}}}
+    reports = [
+        report
+        for rule in registry.RESOURCE_RULES
+        for report in run_resource_policy(
+            rule.policy(), KINDS[kind], "pool", props, config.get(rule.name)
+        )
+    ]
+    assert reports == []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_resource_rule_reads_every_kind(rendered: dict[str, Any], kind: str) -> None:
+    """Each rule claims the kinds it is tested on here (and no rule ignores a claimed kind)."""
+    for rule in scale_sets.RULES:
+        if kind == "ars" and rule is scale_sets.NO_DIND_CONTAINER_MODE:
+            assert ARS not in rule.resource_types
+            continue
+        assert KINDS[kind] in rule.resource_types, rule.name
+
+
+def test_other_charts_are_not_scale_sets(rendered: dict[str, Any]) -> None:
+    bad = copy.deepcopy(BASE_VALUES)
+    bad["template"]["spec"]["hostNetwork"] = True
+    bad["containerMode"] = {"type": "dind"}
+    for chart in ("gha-runner-scale-set-controller", "actions-runner-controller", "other"):
+        props = release(bad, chart=chart)
+        for rule in scale_sets.RULES:
+            assert found(rule, "release", props) == [], (chart, rule.name)
+    for chart in (
+        f"{OCI}/gha-runner-scale-set",
+        "arc/gha-runner-scale-set",
+        "./charts/gha-runner-scale-set/",
+    ):
+        assert found(scale_sets.NO_HOST_ACCESS, "release", release(bad, chart=chart)) == [
+            "values.template.spec.hostNetwork"
+        ]
+
+
+# --- images pinned -----------------------------------------------------------------------------------
+
+IMAGE_CASES: list[tuple[str, Change, str]] = [
+    (
+        "second init container",
+        lambda f, p: p["initContainers"][1].update(image="docker:dind"),
+        "initContainers[1].image",
+    ),
+    (
+        "second container",
+        lambda f, p: p["containers"].append({**SIDECAR, "image": "fluent/fluent-bit:latest"}),
+        "containers[1].image",
+    ),
+    (
+        "runner without a tag",
+        lambda f, p: p["containers"][0].update(image="ghcr.io/actions/actions-runner"),
+        "containers[0].image",
+    ),
+    (
+        "ephemeral container without an image",
+        lambda f, p: p.update(ephemeralContainers=[{"name": "debug"}]),
+        "ephemeralContainers[0].image",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize(("case", "change", "where"), IMAGE_CASES, ids=[c[0] for c in IMAGE_CASES])
+def test_unpinned_images_are_found(
+    rendered: dict[str, Any], kind: str, case: str, change: Change, where: str
+) -> None:
+    assert found(scale_sets.IMAGES_PINNED, kind, shaped(rendered, kind, change)) == [
+        pod_path(kind, where)
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_digests_and_unknown_images_pass(rendered: dict[str, Any], kind: str) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        pod["containers"][0]["image"] = f"ghcr.io/actions/actions-runner@{DIGEST}"
+        pod["initContainers"][1]["image"] = UNKNOWN_SENTINELS["string"]
+
+    assert found(scale_sets.IMAGES_PINNED, kind, shaped(rendered, kind, change)) == []
+
+
+@pytest.mark.parametrize("kind", VALUES_KINDS)
+def test_values_leaving_the_runner_to_the_chart_run_latest(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    no_containers = shaped(rendered, kind, lambda f, p: p.pop("containers"))
+    assert found(scale_sets.IMAGES_PINNED, kind, no_containers) == [pod_path(kind, "containers")]
+    assert "actions-runner:latest" in problems(scale_sets.IMAGES_PINNED, kind, no_containers)[0]
+    no_template = shaped(rendered, kind)
+    del no_template["values"]["template"]
+    assert found(scale_sets.IMAGES_PINNED, kind, no_template) == [pod_path(kind, "containers")]
+
+
+# --- privileged only in the dind sidecar -----------------------------------------------------------
+
+PRIVILEGED = {"privileged": True}
+PRIVILEGE_CASES: list[tuple[str, Change, str, str]] = [
+    (
+        "privileged runner",
+        lambda f, p: p["containers"][0].update(securityContext=PRIVILEGED),
+        "containers[0]",
+        "runner container runs every job",
+    ),
+    (
+        "privileged second container",
+        lambda f, p: p["containers"].append({**SIDECAR, "securityContext": PRIVILEGED}),
+        "containers[1]",
+        "not an init container",
+    ),
+    (
+        "a container named dind",
+        lambda f, p: p["containers"].append({**p["initContainers"][1]}),
+        "containers[1]",
+        "not an init container",
+    ),
+    (
+        "privileged first init container",
+        lambda f, p: p["initContainers"][0].update(securityContext=PRIVILEGED),
+        "initContainers[0]",
+        "not 'dind'",
+    ),
+    (
+        "a third init container after the sidecar",
+        lambda f, p: p["initContainers"].append({**p["initContainers"][1], "name": "dind2"}),
+        "initContainers[2]",
+        "not 'dind'",
+    ),
+    (
+        "dind without restartPolicy Always",
+        lambda f, p: p["initContainers"][1].pop("restartPolicy"),
+        "initContainers[1]",
+        "not a native sidecar",
+    ),
+    (
+        "dind restartPolicy OnFailure",
+        lambda f, p: p["initContainers"][1].update(restartPolicy="OnFailure"),
+        "initContainers[1]",
+        "not a native sidecar",
+    ),
+    (
+        "dind running another image",
+        lambda f, p: p["initContainers"][1].update(image="alpine:3.20"),
+        "initContainers[1]",
+        "not a dind image",
+    ),
+    (
+        "dind without an image",
+        lambda f, p: p["initContainers"][1].pop("image"),
+        "initContainers[1]",
+        "not a dind image",
+    ),
+    (
+        "dind unpinned",
+        lambda f, p: p["initContainers"][1].update(image="docker:dind"),
+        "initContainers[1]",
+        "not pinned",
+    ),
+    (
+        "privileged ephemeral container",
+        lambda f, p: p.update(ephemeralContainers=[{**SIDECAR, "securityContext": PRIVILEGED}]),
+        "ephemeralContainers[0]",
+        "not an init container",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("case", PRIVILEGE_CASES, ids=[c[0] for c in PRIVILEGE_CASES])
+def test_privilege_outside_the_pinned_dind_sidecar_is_found(
+    rendered: dict[str, Any], kind: str, case: tuple[str, Change, str, str]
+) -> None:
+    _, change, where, why = case
+    props = shaped(rendered, kind, change)
+    assert found(scale_sets.NO_PRIVILEGED, kind, props) == [
+        pod_path(kind, f"{where}.securityContext.privileged")
+    ]
+    assert why in problems(scale_sets.NO_PRIVILEGED, kind, props)[0]
+
+
+MIRROR = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/library/docker:28.0.4-dind"
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("image", [MIRROR, f"docker:28.0.4-dind@{DIGEST}"])
+def test_dind_sidecar_from_a_registry_mirror_or_by_digest_passes(
+    rendered: dict[str, Any], kind: str, image: str
+) -> None:
+    props = shaped(rendered, kind, lambda f, p: p["initContainers"][1].update(image=image))
+    assert found(scale_sets.NO_PRIVILEGED, kind, props) == []
+    only_mine = {"dindImages": ["registry.example.com/dind:*"]}
+    assert found(scale_sets.NO_PRIVILEGED, kind, shaped(rendered, kind), **only_mine) == [
+        pod_path(kind, "initContainers[1].securityContext.privileged")
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_unprivileged_and_unknown_privilege_pass(rendered: dict[str, Any], kind: str) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        pod["containers"][0]["securityContext"] = {"privileged": False}
+        pod["initContainers"][0]["securityContext"] = {"privileged": UNKNOWN_SENTINELS["boolean"]}
+
+    assert found(scale_sets.NO_PRIVILEGED, kind, shaped(rendered, kind, change)) == []
+
+
+# --- host access ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("field", ["hostNetwork", "hostPID", "hostIPC"])
+def test_host_namespaces_are_found(rendered: dict[str, Any], kind: str, field: str) -> None:
+    props = shaped(rendered, kind, lambda f, p: p.update({field: True}))
+    assert found(scale_sets.NO_HOST_ACCESS, kind, props) == [pod_path(kind, field)]
+    off = shaped(rendered, kind, lambda f, p: p.update({field: False}))
+    assert found(scale_sets.NO_HOST_ACCESS, kind, off) == []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_host_path_in_a_later_volume_is_found(rendered: dict[str, Any], kind: str) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        pod["volumes"][2] = {"name": "dind-sock", "hostPath": {"path": "/var/run/docker.sock"}}
+
+    props = shaped(rendered, kind, change)
+    assert found(scale_sets.NO_HOST_ACCESS, kind, props) == [pod_path(kind, "volumes[2].hostPath")]
+    assert "/var/run/docker.sock" in problems(scale_sets.NO_HOST_ACCESS, kind, props)[0]
+
+
+# --- seccomp ---------------------------------------------------------------------------------------------
+
+SECCOMP_CASES: list[tuple[str, Change, str]] = [
+    (
+        "no pod profile",
+        lambda f, p: p["securityContext"].pop("seccompProfile"),
+        "securityContext.seccompProfile.type",
+    ),
+    (
+        "no pod securityContext",
+        lambda f, p: p.pop("securityContext"),
+        "securityContext.seccompProfile.type",
+    ),
+    (
+        "pod Unconfined",
+        lambda f, p: p["securityContext"].update(seccompProfile={"type": "Unconfined"}),
+        "securityContext.seccompProfile.type",
+    ),
+    (
+        "second init container Unconfined",
+        lambda f, p: p["initContainers"][1].update(
+            securityContext={"privileged": True, "seccompProfile": {"type": "Unconfined"}}
+        ),
+        "initContainers[1].securityContext.seccompProfile.type",
+    ),
+    (
+        "second container Localhost",
+        lambda f, p: p["containers"].append(
+            {**SIDECAR, "securityContext": {"seccompProfile": {"type": "Localhost"}}}
+        ),
+        "containers[1].securityContext.seccompProfile.type",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize(
+    ("case", "change", "where"), SECCOMP_CASES, ids=[c[0] for c in SECCOMP_CASES]
+)
+def test_seccomp_other_than_runtime_default_is_found(
+    rendered: dict[str, Any], kind: str, case: str, change: Change, where: str
+) -> None:
+    assert found(scale_sets.SECCOMP, kind, shaped(rendered, kind, change)) == [
+        pod_path(kind, where)
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_container_runtime_default_passes(rendered: dict[str, Any], kind: str) -> None:
+    runtime_default = {"seccompProfile": {"type": "RuntimeDefault"}}
+    props = shaped(
+        rendered, kind, lambda f, p: p["containers"][0].update(securityContext=runtime_default)
+    )
+    assert found(scale_sets.SECCOMP, kind, props) == []
+
+
+@pytest.mark.parametrize("kind", VALUES_KINDS)
+def test_values_without_a_template_get_no_seccomp(rendered: dict[str, Any], kind: str) -> None:
+    props = shaped(rendered, kind)
+    del props["values"]["template"]
+    assert found(scale_sets.SECCOMP, kind, props) == [
+        pod_path(kind, "securityContext.seccompProfile.type")
+    ]
+
+
+# --- no API token ------------------------------------------------------------------------------------
+
+HOOKS = {"name": scale_sets.HOOKS_ENV, "value": "/home/runner/k8s/index.js"}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("value", [None, True, "true"])
+def test_an_api_token_is_found(rendered: dict[str, Any], kind: str, value: Any) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        if value is None:
+            del pod["automountServiceAccountToken"]
+        else:
+            pod["automountServiceAccountToken"] = value
+
+    props = shaped(rendered, kind, change)
+    assert found(scale_sets.NO_API_TOKEN, kind, props) == [
+        pod_path(kind, "automountServiceAccountToken")
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_container_hooks_may_have_the_token(rendered: dict[str, Any], kind: str) -> None:
+    def hooks(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        del pod["automountServiceAccountToken"]
+        pod["containers"][0]["env"].append(HOOKS)  # after another variable
+
+    assert found(scale_sets.NO_API_TOKEN, kind, shaped(rendered, kind, hooks)) == []
+
+
+NOT_HOOKS: list[tuple[str, Change]] = [
+    ("hooks env on a sidecar", lambda f, p: p["containers"].append({**SIDECAR, "env": [HOOKS]})),
+    (
+        "hooks env on an init container named runner",
+        lambda f, p: p["initContainers"].append({**SIDECAR, "name": "runner", "env": [HOOKS]}),
+    ),
+    ("empty hooks env", lambda f, p: p["containers"][0]["env"].append({**HOOKS, "value": " "})),
+    (
+        "another env on the runner",
+        lambda f, p: p["containers"][0]["env"].append({"name": "OTHER", "value": "x"}),
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize(("case", "change"), NOT_HOOKS, ids=[c[0] for c in NOT_HOOKS])
+def test_only_the_runner_running_the_hooks_is_kubernetes_mode(
+    rendered: dict[str, Any], kind: str, case: str, change: Change
+) -> None:
+    def token(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        change(fields, pod)
+        pod["automountServiceAccountToken"] = True
+
+    assert found(scale_sets.NO_API_TOKEN, kind, shaped(rendered, kind, token)) == [
+        pod_path(kind, "automountServiceAccountToken")
+    ]
+
+
+KUBE_MODE = {
+    "type": "kubernetes",
+    "kubernetesModeWorkVolumeClaim": {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": "gp3",
+        "resources": {"requests": {"storage": "10Gi"}},
+    },
+}
+
+
+def kubernetes_values() -> dict[str, Any]:
+    values = copy.deepcopy(BASE_VALUES)
+    pod = values["template"]["spec"]
+    del pod["automountServiceAccountToken"]
+    del pod["initContainers"]
+    pod["containers"][0].pop("env")
+    pod["volumes"] = []
+    values["containerMode"] = KUBE_MODE
+    return values
+
+
+def test_kubernetes_mode_as_the_chart_renders_it_may_have_the_token() -> None:
+    ars = render_set(kubernetes_values())
+    env = ars["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert HOOKS in env  # the chart's kubernetes mode
+    assert found(scale_sets.NO_API_TOKEN, "ars", ars) == []
+    for kind in VALUES_KINDS:
+        assert found(scale_sets.NO_API_TOKEN, kind, release(kubernetes_values())) == []
+        other = kubernetes_values()
+        other["containerMode"] = {"type": "dind"}
+        assert found(scale_sets.NO_API_TOKEN, kind, release(other)) == [
+            "values.template.spec.automountServiceAccountToken"
+        ]
+
+
+# --- maxRunners within the team cap ----------------------------------------------------------------
+
+
+def runners(maximum: Any = 4, minimum: Any = 1, team: Any = "payments") -> Change:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        for key, value in (("maxRunners", maximum), ("minRunners", minimum)):
+            if value is None:
+                fields.pop(key, None)
+            else:
+                fields[key] = value
+
+    return change
+
+
+def with_team(props: dict[str, Any], kind: str, team: str | None) -> dict[str, Any]:
+    labels = props["metadata"]["labels"] if kind == "ars" else props["values"]["labels"]
+    if team is None:
+        labels.pop("arc-eks.io/team")
+    else:
+        labels["arc-eks.io/team"] = team
+    return props
+
+
+TEAM_CAPS = {"teamMaxRunners": {"payments": 4, "web": 8}}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_max_runners_within_the_team_cap(rendered: dict[str, Any], kind: str) -> None:
+    cap = scale_sets.MAX_RUNNERS_CAP
+    at_cap = shaped(rendered, kind, runners(4))
+    assert found(cap, kind, at_cap, **TEAM_CAPS) == []
+    over = shaped(rendered, kind, runners(5))
+    assert found(cap, kind, over, **TEAM_CAPS) == [f"{ROOT[kind]}.maxRunners"]
+    assert "team 'payments'" in problems(cap, kind, over, **TEAM_CAPS)[0]
+    # Another team's cap applies to that team's sets; unlisted teams get the environment's.
+    assert (
+        found(cap, kind, with_team(shaped(rendered, kind, runners(8)), kind, "web"), **TEAM_CAPS)
+        == []
+    )
+    web_over = with_team(shaped(rendered, kind, runners(9)), kind, "web")
+    assert found(cap, kind, web_over, **TEAM_CAPS) == [f"{ROOT[kind]}.maxRunners"]
+    unlisted = with_team(shaped(rendered, kind, runners(20)), kind, "data")
+    assert found(cap, kind, unlisted, **TEAM_CAPS) == []
+    unlisted_over = with_team(shaped(rendered, kind, runners(21)), kind, "data")
+    assert found(cap, kind, unlisted_over, **TEAM_CAPS) == [f"{ROOT[kind]}.maxRunners"]
+    unlabelled = with_team(shaped(rendered, kind, runners(6)), kind, None)
+    assert found(cap, kind, unlabelled, maxRunners=5, **TEAM_CAPS) == [f"{ROOT[kind]}.maxRunners"]
+    assert "environment's cap of 5" in problems(cap, kind, unlabelled, maxRunners=5)[0]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_unbounded_or_inverted_runner_counts_are_found(rendered: dict[str, Any], kind: str) -> None:
+    cap = scale_sets.MAX_RUNNERS_CAP
+    unset = shaped(rendered, kind, runners(None))
+    assert found(cap, kind, unset) == [f"{ROOT[kind]}.maxRunners"]
+    assert str(scale_sets.MAX_INT32) in problems(cap, kind, unset)[0]
+    inverted = shaped(rendered, kind, runners(2, 3))
+    assert found(cap, kind, inverted) == [f"{ROOT[kind]}.minRunners"]
+    assert found(cap, kind, shaped(rendered, kind, runners(3, 3))) == []
+    assert found(cap, kind, shaped(rendered, kind, runners(4, None))) == []
+    unknown = shaped(rendered, kind, runners(UNKNOWN_SENTINELS["number"], 3))
+    assert found(cap, kind, unknown) == []
+
+
+def test_max_runners_as_a_string_is_dropped_by_the_chart(rendered: dict[str, Any]) -> None:
+    values = copy.deepcopy(BASE_VALUES)
+    values["maxRunners"] = "4"
+    assert "maxRunners" not in render_set(values)["spec"]  # the chart writes numbers only
+    for kind in VALUES_KINDS:
+        props = release(values)
+        assert found(scale_sets.MAX_RUNNERS_CAP, kind, props) == ["values.maxRunners"]
+        assert "is a string" in problems(scale_sets.MAX_RUNNERS_CAP, kind, props)[0]
+    assert (
+        "not a number"
+        in problems(scale_sets.MAX_RUNNERS_CAP, "ars", shaped(rendered, "ars", runners("many")))[0]
+    )
+
+
+# --- the pool's own ServiceAccount -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("value", [None, "", "default"])
+def test_a_missing_or_default_service_account_is_found(
+    rendered: dict[str, Any], kind: str, value: Any
+) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        if value is None:
+            del pod["serviceAccountName"]
+        else:
+            pod["serviceAccountName"] = value
+
+    props = shaped(rendered, kind, change)
+    assert found(scale_sets.OWN_SERVICE_ACCOUNT, kind, props) == [
+        pod_path(kind, "serviceAccountName")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "annotation"),
+    [
+        (None, "actions.github.com/cleanup-no-permission-service-account-name"),
+        (KUBE_MODE, "actions.github.com/cleanup-kubernetes-mode-service-account-name"),
+    ],
+)
+def test_a_service_account_the_chart_generates_is_found(mode: Any, annotation: str) -> None:
+    values = kubernetes_values() if mode else copy.deepcopy(BASE_VALUES)
+    del values["template"]["spec"]["serviceAccountName"]
+    ars = render_set(values)
+    assert ars["spec"]["template"]["spec"]["serviceAccountName"].startswith("payments-build-gha-rs")
+    assert found(scale_sets.OWN_SERVICE_ACCOUNT, "ars", ars) == [
+        f"metadata.annotations.{annotation}"
+    ]
+
+
+# --- GitHub credentials by Secret name -----------------------------------------------------------------
+
+APP_CREDENTIALS = {
+    "github_app_id": "123456",
+    "github_app_installation_id": "654321",
+    "github_app_private_key": "***MASKED***",
+}
+
+
+@pytest.mark.parametrize("kind", VALUES_KINDS)
+@pytest.mark.parametrize("secret", [APP_CREDENTIALS, {"github_token": "***MASKED***"}, None, "", 7])
+def test_credentials_in_values_are_found(rendered: dict[str, Any], kind: str, secret: Any) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        if secret is None:
+            del fields["githubConfigSecret"]
+        else:
+            fields["githubConfigSecret"] = secret
+
+    props = shaped(rendered, kind, change)
+    assert found(scale_sets.GITHUB_SECRET_BY_NAME, kind, props) == ["values.githubConfigSecret"]
+    for message in problems(scale_sets.GITHUB_SECRET_BY_NAME, kind, props):
+        assert "MASKED" not in message and "654321" not in message
+
+
+def test_a_set_whose_secret_the_chart_built_from_values_is_found() -> None:
+    values = copy.deepcopy(BASE_VALUES)
+    values["githubConfigSecret"] = APP_CREDENTIALS
+    ars = render_set(values)
+    assert isinstance(ars["spec"]["githubConfigSecret"], str)  # the chart's own Secret's name
+    assert found(scale_sets.GITHUB_SECRET_BY_NAME, "ars", ars) == [
+        f"metadata.annotations.{scale_sets.SECRET_FROM_VALUES}"
+    ]
+
+
+@pytest.mark.parametrize("secret", [None, "", 7, {"name": "x"}])
+def test_a_set_without_a_secret_name_is_found(rendered: dict[str, Any], secret: Any) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        if secret is None:
+            del fields["githubConfigSecret"]
+        else:
+            fields["githubConfigSecret"] = secret
+
+    props = shaped(rendered, "ars", change)
+    assert found(scale_sets.GITHUB_SECRET_BY_NAME, "ars", props) == ["spec.githubConfigSecret"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_unknown_secret_name_passes(rendered: dict[str, Any], kind: str) -> None:
+    props = shaped(
+        rendered, kind, lambda f, p: f.update(githubConfigSecret=UNKNOWN_SENTINELS["string"])
+    )
+    assert found(scale_sets.GITHUB_SECRET_BY_NAME, kind, props) == []
+
+
+# --- containerMode dind ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", VALUES_KINDS)
+def test_the_charts_dind_mode_is_refused(rendered: dict[str, Any], kind: str) -> None:
+    rule = scale_sets.NO_DIND_CONTAINER_MODE
+    dind = shaped(rendered, kind, lambda f, p: f.update(containerMode={"type": "dind"}))
+    assert found(rule, kind, dind) == ["values.containerMode.type"]
+    kube = shaped(rendered, kind, lambda f, p: f.update(containerMode=KUBE_MODE))
+    assert found(rule, kind, kube) == []
+    # What the refusal is about: the chart's own unpinned, privileged docker:dind.
+    values = copy.deepcopy(BASE_VALUES)
+    values["containerMode"] = {"type": "dind"}
+    pod = render_set(values)["spec"]["template"]["spec"]
+    assert [(c["name"], c["image"]) for c in pod["initContainers"]][1] == ("dind", "docker:dind")
+
+
+# --- the rules through the engine's own wrapping ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_violation_message_names_resource_path_and_remediation(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    props = shaped(
+        rendered, kind, lambda f, p: p["containers"][0].update(securityContext=PRIVILEGED)
+    )
+    policy = scale_sets.NO_PRIVILEGED.policy()
+    (violation,) = run_resource_policy(policy, KINDS[kind], "pool", engine_props(props))
+    assert isinstance(violation, Violation)
+    assert violation.message.startswith(f"{KINDS[kind]} 'pool': {ROOT[kind]}.template.spec.")
+    assert "Remediation: " in violation.message
+
+
+# --- stack: chart versions in step --------------------------------------------------------------------
+
+CONTROLLER_VALUES = {"replicaCount": 2, "flags": {"logFormat": "json"}}
+
+
+def controller(version: str = VERSION, values: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": "arc-scale-sets",
+        "chart": scale_sets.CONTROLLER_CHART,
+        "version": version,
+        "namespace": "arc-scale-sets",
+        "repositoryOpts": {"repo": OCI},
+        "values": values or CONTROLLER_VALUES,
+    }
+
+
+def run_stack(rule_name: str, items: list[tuple[str, str, dict[str, Any]]]) -> list[Violation]:
+    entries = [
+        StackEntry(KINDS[kind], name, urn_for(KINDS[kind], name), engine_props(inputs))
+        for kind, name, inputs in items
+    ]
+    (rule,) = [r for r in registry.STACK_RULES if r.name == rule_name]
+    report = run_stack_policy(rule.policy(), policy_resources(entries))
+    assert not [r for r in report if isinstance(r, Skipped)], report
+    return [r for r in report if isinstance(r, Violation)]
+
+
+def in_step(items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    return [v.urn or "" for v in run_stack(scale_sets.CHARTS_IN_STEP.name, items)]
+
+
+def pool_items(rendered: dict[str, Any], version: str = VERSION) -> list[tuple[str, str, dict]]:
+    runner_set = release(BASE_VALUES)
+    runner_set["version"] = version
+    return [("release", "payments-build", runner_set), ("ars", "payments-build/set", rendered)]
+
+
+def urn(kind: str, name: str) -> str:
+    return urn_for(KINDS[kind], name)
+
+
+def test_charts_in_step_pass(rendered: dict[str, Any]) -> None:
+    items = [("release", "controller", controller()), *pool_items(rendered)]
+    second = release(BASE_VALUES)
+    items.append(("chart", "web-build", second))
+    assert in_step(items) == []
+    assert in_step(pool_items(rendered)) == []  # no controller in this stack
+
+
+def test_a_later_runner_set_of_another_version_is_found(rendered: dict[str, Any]) -> None:
+    late = release(BASE_VALUES)
+    late["version"] = "0.14.1"
+    items = [("release", "controller", controller()), *pool_items(rendered)]
+    assert in_step([*items, ("release", "web-build", late)]) == [urn("release", "web-build")]
+    assert in_step([*items, ("chart", "web-build", late)]) == [urn("chart", "web-build")]
+    # With no controller, the runner sets are held to each other.
+    assert in_step([*pool_items(rendered), ("release", "web-build", late)]) == [
+        urn("release", "web-build")
+    ]
+
+
+def test_a_controller_of_another_minor_deletes_the_sets(rendered: dict[str, Any]) -> None:
+    items = [("release", "controller", controller("0.13.1")), *pool_items(rendered)]
+    found_urns = in_step(items)
+    assert found_urns == [urn("release", "payments-build"), urn("ars", "payments-build/set")]
+    (label,) = [
+        v.message for v in run_stack(scale_sets.CHARTS_IN_STEP.name, items) if "label" in v.message
+    ]
+    assert "deletes" in label
+
+
+@pytest.mark.parametrize("kind", ["release", "chart"])
+@pytest.mark.parametrize("version", ["^0.14", "0.14.x", "", ">=0.14.2"])
+def test_scale_set_charts_need_an_exact_version(
+    rendered: dict[str, Any], kind: str, version: str
+) -> None:
+    for chart in ("controller", "runner set"):
+        props = controller(version) if chart == "controller" else release(BASE_VALUES)
+        props["version"] = version
+        items = [
+            ("release", "ok-controller", controller()) if chart != "controller" else None,
+            (kind, "under-test", props),
+        ]
+        assert in_step([i for i in items if i]) == [urn(kind, "under-test")]
+
+
+def test_the_controller_image_tag_follows_its_chart(rendered: dict[str, Any]) -> None:
+    pinned = controller(values={"image": {"tag": f"{VERSION}@{DIGEST}"}})
+    assert in_step([("release", "controller", pinned), *pool_items(rendered)]) == []
+    other = controller(values={"image": {"tag": "0.13.1"}})
+    assert in_step([("release", "controller", other), *pool_items(rendered)]) == [
+        urn("release", "controller")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("label", "deleted"),
+    [
+        (VERSION, False),
+        ("0.14.9", False),
+        ("0.14", False),
+        (None, True),
+        ("v0.14.2", True),
+        ("0.15.0", True),
+        ("1.14.2", True),
+        ("dev", True),
+    ],
+)
+def test_a_set_whose_version_label_the_controller_refuses_is_found(
+    rendered: dict[str, Any], label: str | None, deleted: bool
+) -> None:
+    ars = copy.deepcopy(rendered)
+    ars["metadata"]["labels"].pop(scale_sets.VERSION_LABEL)
+    if label is not None:
+        ars["metadata"]["labels"][scale_sets.VERSION_LABEL] = label
+    first = copy.deepcopy(rendered)
+    items = [
+        ("release", "controller", controller()),
+        ("ars", "a/set", first),
+        ("ars", "b/set", ars),
+    ]
+    assert in_step(items) == ([urn("ars", "b/set")] if deleted else [])
+
+
+# The controller's own table (apis/actions.github.com/v1alpha1/version_test.go at
+# gha-runner-scale-set-0.14.2), plus the edges of its parser.
+@pytest.mark.parametrize(
+    ("resource", "build", "allowed"),
+    [
+        ("0.11.0", "dev", True),
+        ("dev", "0.11.0", False),
+        ("0.11.0", "NA", False),
+        ("0.11.0", "1.11.0", False),
+        ("0.11.0", "0.10.0", False),
+        ("0.11.1", "0.11.0", True),
+        ("abc", "abc", True),
+        ("0.11.0", "canary-abc", True),
+        ("0.11", "0.11.3", True),
+        ("0", "0.0.1", True),
+        ("0.11.2-rc.1", "0.11.0", True),
+        ("0.011.0", "0.11.0", False),
+        ("0.11.01", "0.11.0", False),
+        ("0.11.", "0.11.0", False),
+        ("0.11x", "0.11.0", False),
+        ("", "0.11.0", False),
+        (None, "0.11.0", False),
+    ],
+)
+def test_version_rule_is_the_controllers(resource: Any, build: str, allowed: bool) -> None:
+    assert scale_sets.version_allowed(resource, build) is allowed
+
+
+# --- stack: one ServiceAccount per pool -----------------------------------------------------------
+
+
+def ars_named(
+    rendered: dict[str, Any], name: str, account: str, namespace: str = NAMESPACE
+) -> dict:
+    ars = copy.deepcopy(rendered)
+    ars["metadata"].update(name=name, namespace=namespace)
+    ars["spec"]["template"]["spec"]["serviceAccountName"] = account
+    return ars
+
+
+def shared(items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    return [v.urn or "" for v in run_stack(scale_sets.ONE_ACCOUNT_PER_POOL.name, items)]
+
+
+def test_each_pool_its_own_service_account(rendered: dict[str, Any]) -> None:
+    items = [
+        ("ars", "a", ars_named(rendered, "lint", "lint-runner")),
+        ("ars", "b", ars_named(rendered, "deploy", "deploy-runner")),
+        ("ars", "c", ars_named(rendered, "lint", "lint-runner", namespace="runners-web")),
+        # The same pool seen twice: its release and the set the chart renders from it.
+        ("release", "payments-build", release(BASE_VALUES)),
+        ("ars", "payments-build/set", rendered),
+    ]
+    assert shared(items) == []
+
+
+def test_a_later_set_sharing_a_service_account_is_found(rendered: dict[str, Any]) -> None:
+    items = [
+        ("ars", "a", ars_named(rendered, "build", "build-runner")),
+        ("ars", "b", ars_named(rendered, "deploy", "deploy-runner")),
+        ("ars", "c", ars_named(rendered, "release", "build-runner")),
+    ]
+    assert shared(items) == [urn("ars", "c")]
+
+
+@pytest.mark.parametrize("kind", VALUES_KINDS)
+def test_releases_sharing_a_service_account_are_found(rendered: dict[str, Any], kind: str) -> None:
+    other = release(BASE_VALUES)
+    other["values"]["runnerScaleSetName"] = "payments_deploy"
+    assert shared([("release", "first", release(BASE_VALUES)), (kind, "second", other)]) == [
+        urn(kind, "second")
+    ]
+    # Named by the release when runnerScaleSetName is unset; `_` written as `-` like the chart.
+    by_name = release(BASE_VALUES)
+    del by_name["values"]["runnerScaleSetName"]
+    by_name["name"] = "payments_build"
+    assert shared([("release", "first", release(BASE_VALUES)), (kind, "second", by_name)]) == []
