@@ -1,6 +1,7 @@
 """The alert rules: every expression parses (promql-parser, the Rust PromQL parser's Python
 binding) and reads only metrics ARC registers; each alert fires on a bad synthetic series and
-stays quiet on a healthy one, evaluated by Prometheus's own rule engine (`promtool test rules`)."""
+stays quiet on a healthy one, evaluated by the evaluator in tests/promql_eval.py (always) and by
+Prometheus's own rule engine (`promtool test rules`, where installed) on the same series."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import yaml
 
 from arc_eks.builders.monitoring_rules import METRICS, alert_rules, rule_groups, rules_file_yaml
 from arc_eks.config.monitoring import AlertThresholds
+from tests import promql_eval
 
 PROMTOOL_TIMEOUT_SECONDS = 60
+EVAL_MINUTES = 60
 
 
 def _metric_names(expr: Any) -> set[str]:
@@ -232,7 +235,9 @@ def _test(alert: str, series: list[dict[str, str]], fired: dict[str, str] | None
     return {
         "interval": "1m",
         "input_series": series,
-        "alert_rule_test": [{"eval_time": "60m", "alertname": alert, "exp_alerts": expected}],
+        "alert_rule_test": [
+            {"eval_time": f"{EVAL_MINUTES}m", "alertname": alert, "exp_alerts": expected}
+        ],
     }
 
 
@@ -253,16 +258,38 @@ def test_a_quiet_expectation_fails_on_the_bad_series(tmp_path: Path) -> None:
     assert output.startswith("exit 1"), output
 
 
+RELAXED = AlertThresholds(
+    queue_time_p95_seconds=900,
+    failed_runners=3,
+    pending_runner_minutes=45,
+    pool_at_max_minutes=60,
+    listener_down_minutes=60,
+    reconcile_errors_per_10_minutes=50,
+)
+
+
+def _python_firing(
+    alert: str, thresholds: AlertThresholds, series: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    (rule,) = [r for r in rule_groups(thresholds)[0]["rules"] if r["alert"] == alert]
+    storage = promql_eval.Storage.from_input(series, interval=60)
+    return promql_eval.firing_alerts(rule, storage, eval_time=EVAL_MINUTES * 60, interval=60)
+
+
+@pytest.mark.parametrize("alert", sorted(CASES))
+def test_python_evaluation_fires_on_bad_and_stays_quiet_on_healthy(alert: str) -> None:
+    bad, healthy, labels = CASES[alert]
+    severity = {a.name: a.severity for a in alert_rules(AlertThresholds())}[alert]
+    expected = {k: v for k, v in labels.items() if v} | {"alertname": alert, "severity": severity}
+    assert _python_firing(alert, AlertThresholds(), bad) == [expected]
+    assert _python_firing(alert, AlertThresholds(), healthy) == []
+    # The stack's thresholds decide: relaxed ones keep the bad series quiet.
+    assert _python_firing(alert, RELAXED, bad) == []
+
+
 def test_thresholds_move_the_alerts(tmp_path: Path) -> None:
     # The same bad series stay quiet once the stack's thresholds are above them.
-    relaxed = AlertThresholds(
-        queue_time_p95_seconds=900,
-        failed_runners=3,
-        pending_runner_minutes=45,
-        pool_at_max_minutes=60,
-        listener_down_minutes=60,
-        reconcile_errors_per_10_minutes=50,
-    )
+    relaxed = RELAXED
     tests = [
         _test(alert, CASES[alert][0], None)
         for alert in (
