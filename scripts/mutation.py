@@ -83,6 +83,11 @@ TARGETS = (
         ("tests/test_policies_workloads.py", "tests/test_policies.py"),
     ),
     Target(
+        "policy_scale_sets",
+        "policies/arc_policies/scale_sets.py",
+        ("tests/test_policies_scale_sets.py",),
+    ),
+    Target(
         "pool_spec",
         "arc_eks/config/pool_spec.py",
         ("tests/test_pool_spec.py", "tests/test_pool_options.py", "tests/test_teams_config.py"),

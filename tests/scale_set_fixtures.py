@@ -33,6 +33,16 @@ BASE_VALUES: dict[str, Any] = {
     "template": {
         "spec": {
             "serviceAccountName": "build-runner",
+            # A dind pool: its team's privileged node group, exactly.
+            "nodeSelector": {"arc-eks.io/isolation": "privileged-payments"},
+            "tolerations": [
+                {
+                    "key": "arc-eks.io/isolation",
+                    "operator": "Equal",
+                    "value": "privileged-payments",
+                    "effect": "NoSchedule",
+                }
+            ],
             "automountServiceAccountToken": False,
             "securityContext": {"fsGroup": 123, "seccompProfile": {"type": "RuntimeDefault"}},
             "initContainers": [
@@ -79,7 +89,8 @@ BASE_VALUES: dict[str, Any] = {
         }
     },
 }
-SIDECAR = {"name": "log-shipper", "image": "fluent/fluent-bit:3.1.9"}
+# Named after "runner" in sort order: a rule comparing names by order must fail the tests.
+SIDECAR = {"name": "shipper", "image": "fluent/fluent-bit:3.1.9"}
 
 
 def render_set(values: dict[str, Any], name: str = "payments-build") -> dict[str, Any]:

@@ -67,6 +67,12 @@ def shaped(rendered: dict[str, Any], kind: str, change: Change | None = None) ->
     return props
 
 
+def wire(typ: str) -> str:
+    """The type as a new string object, the way the engine's request carries it (never the
+    module's own constant: a rule comparing types by identity must fail here)."""
+    return typ.encode().decode()
+
+
 def defaults(rule: Rule) -> dict[str, Any]:
     return {k: v["default"] for k, v in rule.config.items() if "default" in v}
 
@@ -74,12 +80,12 @@ def defaults(rule: Rule) -> dict[str, Any]:
 def found(rule: Rule, kind: str, props: dict[str, Any], **config: Any) -> list[str]:
     """Paths of the findings, on props exactly as `Rule.validate` reads them."""
     merged = {**defaults(rule), **config}
-    return [f.path for f in rule.check(KINDS[kind], plain(engine_props(props)), merged)]
+    return [f.path for f in rule.check(wire(KINDS[kind]), plain(engine_props(props)), merged)]
 
 
 def problems(rule: Rule, kind: str, props: dict[str, Any], **config: Any) -> list[str]:
     merged = {**defaults(rule), **config}
-    return [f.problem for f in rule.check(KINDS[kind], plain(engine_props(props)), merged)]
+    return [f.problem for f in rule.check(wire(KINDS[kind]), plain(engine_props(props)), merged)]
 
 
 def pod_path(kind: str, rest: str) -> str:
@@ -122,6 +128,16 @@ def test_every_resource_rule_reads_every_kind(rendered: dict[str, Any], kind: st
             assert ARS not in rule.resource_types
             continue
         assert KINDS[kind] in rule.resource_types, rule.name
+
+
+def test_other_kinds_are_not_scale_sets(rendered: dict[str, Any]) -> None:
+    for typ in (
+        "kubernetes:actions.github.com/v1alpha1:AutoscalingListener",
+        "kubernetes:actions.github.com/v1alpha1:EphemeralRunnerSet",
+        "kubernetes:apps/v1:Deployment",
+    ):
+        assert scale_sets.scale_set(typ, rendered) is None, typ
+    assert scale_sets.scale_set(ARS, rendered) is not None
 
 
 def test_other_charts_are_not_scale_sets(rendered: dict[str, Any]) -> None:
@@ -185,6 +201,17 @@ def test_digests_and_unknown_images_pass(rendered: dict[str, Any], kind: str) ->
         pod["initContainers"][1]["image"] = UNKNOWN_SENTINELS["string"]
 
     assert found(scale_sets.IMAGES_PINNED, kind, shaped(rendered, kind, change)) == []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_unknown_image_does_not_hide_a_later_one(rendered: dict[str, Any], kind: str) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        pod["initContainers"][0]["image"] = UNKNOWN_SENTINELS["string"]
+        pod["containers"][0]["image"] = "ghcr.io/actions/actions-runner:latest"
+
+    assert found(scale_sets.IMAGES_PINNED, kind, shaped(rendered, kind, change)) == [
+        pod_path(kind, "containers[0].image")
+    ]
 
 
 @pytest.mark.parametrize("kind", VALUES_KINDS)
@@ -415,6 +442,8 @@ def test_an_api_token_is_found(rendered: dict[str, Any], kind: str, value: Any) 
     assert found(scale_sets.NO_API_TOKEN, kind, props) == [
         pod_path(kind, "automountServiceAccountToken")
     ]
+    (message,) = problems(scale_sets.NO_API_TOKEN, kind, props)
+    assert message.startswith("unset" if value is None else f"{value!r}".replace("'", '"').lower())
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -503,7 +532,7 @@ def runners(maximum: Any = 4, minimum: Any = 1, team: Any = "payments") -> Chang
     return change
 
 
-def with_team(props: dict[str, Any], kind: str, team: str | None) -> dict[str, Any]:
+def with_team(props: dict[str, Any], kind: str, team: Any) -> dict[str, Any]:
     labels = props["metadata"]["labels"] if kind == "ars" else props["values"]["labels"]
     if team is None:
         labels.pop("arc-eks.io/team")
@@ -540,11 +569,26 @@ def test_max_runners_within_the_team_cap(rendered: dict[str, Any], kind: str) ->
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
+def test_while_the_team_is_unknown_the_largest_cap_holds(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    cap = scale_sets.MAX_RUNNERS_CAP
+    caps = {"maxRunners": 6, "teamMaxRunners": {"payments": 4, "web": 8}}
+    for maximum, expected in ((8, []), (9, [f"{ROOT[kind]}.maxRunners"])):
+        props = with_team(
+            shaped(rendered, kind, runners(maximum)), kind, UNKNOWN_SENTINELS["string"]
+        )
+        assert found(cap, kind, props, **caps) == expected, maximum
+    props = with_team(shaped(rendered, kind, runners(7)), kind, UNKNOWN_SENTINELS["string"])
+    assert found(cap, kind, props, maxRunners=6) == [f"{ROOT[kind]}.maxRunners"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_unbounded_or_inverted_runner_counts_are_found(rendered: dict[str, Any], kind: str) -> None:
     cap = scale_sets.MAX_RUNNERS_CAP
     unset = shaped(rendered, kind, runners(None))
     assert found(cap, kind, unset) == [f"{ROOT[kind]}.maxRunners"]
-    assert str(scale_sets.MAX_INT32) in problems(cap, kind, unset)[0]
+    assert "allows 2147483647 runners" in problems(cap, kind, unset)[0]
     inverted = shaped(rendered, kind, runners(2, 3))
     assert found(cap, kind, inverted) == [f"{ROOT[kind]}.minRunners"]
     assert found(cap, kind, shaped(rendered, kind, runners(3, 3))) == []
@@ -604,6 +648,58 @@ def test_a_service_account_the_chart_generates_is_found(mode: Any, annotation: s
     ]
 
 
+# --- node isolation --------------------------------------------------------------------------------
+
+ISOLATION = "arc-eks.io/isolation"
+UNPRIVILEGED: Change = lambda f, p: p["initContainers"][1]["securityContext"].update(  # noqa: E731
+    privileged=False
+)
+
+
+def standard(pod: dict[str, Any]) -> None:
+    """The pod on the unprivileged class `standard` (selector and toleration)."""
+    pod["nodeSelector"][ISOLATION] = "standard"
+    pod["tolerations"][0]["value"] = "standard"
+
+
+ISOLATION_CASES: list[tuple[str, Change, str]] = [
+    ("no node selector", lambda f, p: p.pop("nodeSelector"), "nodeSelector"),
+    (
+        "a second toleration for every class",
+        lambda f, p: p["tolerations"].append({"key": ISOLATION, "operator": "Exists"}),
+        "tolerations[1]",
+    ),
+    ("no toleration of its class", lambda f, p: p.pop("tolerations"), "tolerations"),
+    ("dind on an unprivileged class", lambda f, p: standard(p), f"nodeSelector.{ISOLATION}"),
+    (
+        "an unprivileged pod on a privileged class",
+        UNPRIVILEGED,
+        f"nodeSelector.{ISOLATION}",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize(
+    ("case", "change", "where"), ISOLATION_CASES, ids=[c[0] for c in ISOLATION_CASES]
+)
+def test_runner_pods_keep_to_their_isolation_class(
+    rendered: dict[str, Any], kind: str, case: str, change: Change, where: str
+) -> None:
+    assert found(scale_sets.ISOLATION_CLASS, kind, shaped(rendered, kind, change)) == [
+        pod_path(kind, where)
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_unprivileged_pool_on_its_own_class_passes(rendered: dict[str, Any], kind: str) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        UNPRIVILEGED(fields, pod)
+        standard(pod)
+
+    assert found(scale_sets.ISOLATION_CLASS, kind, shaped(rendered, kind, change)) == []
+
+
 # --- GitHub credentials by Secret name -----------------------------------------------------------------
 
 APP_CREDENTIALS = {
@@ -655,6 +751,35 @@ def test_an_unknown_secret_name_passes(rendered: dict[str, Any], kind: str) -> N
     props = shaped(
         rendered, kind, lambda f, p: f.update(githubConfigSecret=UNKNOWN_SENTINELS["string"])
     )
+    assert found(scale_sets.GITHUB_SECRET_BY_NAME, kind, props) == []
+
+
+def test_rule_settings_are_checked_against_their_schemas() -> None:
+    from arc_eks.review import policies as review_policies
+
+    bad = {
+        scale_sets.MAX_RUNNERS_CAP.name: {"maxRunners": -1, "teamMaxRunners": {"a": -1, "b": "x"}},
+        scale_sets.NO_PRIVILEGED.name: {"dindImages": [1]},
+        scale_sets.SECCOMP.name: "advisory",
+        scale_sets.ISOLATION_CLASS.name: {"isolationKey": 3},
+    }
+    found_problems = review_policies.config_problems(bad, registry.build_policies())
+    assert len(found_problems) == 5, found_problems
+    for wrong in (
+        {scale_sets.MAX_RUNNERS_CAP.name: {"teamMaxRunners": [4]}},
+        {scale_sets.NO_PRIVILEGED.name: {"dindImages": "docker:*"}},
+    ):
+        assert len(review_policies.config_problems(wrong, registry.build_policies())) == 1
+
+
+@pytest.mark.parametrize("kind", VALUES_KINDS)
+def test_only_the_charts_annotations_on_a_rendered_set_count(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    props = shaped(rendered, kind)
+    annotations = dict.fromkeys([*scale_sets.GENERATED_ACCOUNT, scale_sets.SECRET_FROM_VALUES], "x")
+    props["metadata"] = {"annotations": annotations}
+    assert found(scale_sets.OWN_SERVICE_ACCOUNT, kind, props) == []
     assert found(scale_sets.GITHUB_SECRET_BY_NAME, kind, props) == []
 
 
@@ -710,7 +835,7 @@ def controller(version: str = VERSION, values: dict[str, Any] | None = None) -> 
 
 def run_stack(rule_name: str, items: list[tuple[str, str, dict[str, Any]]]) -> list[Violation]:
     entries = [
-        StackEntry(KINDS[kind], name, urn_for(KINDS[kind], name), engine_props(inputs))
+        StackEntry(wire(KINDS[kind]), name, urn_for(KINDS[kind], name), engine_props(inputs))
         for kind, name, inputs in items
     ]
     (rule,) = [r for r in registry.STACK_RULES if r.name == rule_name]
@@ -739,6 +864,9 @@ def test_charts_in_step_pass(rendered: dict[str, Any]) -> None:
     items.append(("chart", "web-build", second))
     assert in_step(items) == []
     assert in_step(pool_items(rendered)) == []  # no controller in this stack
+    with_v = release(BASE_VALUES)
+    with_v["version"] = f"v{VERSION}"  # Helm reads v0.14.2 as 0.14.2
+    assert in_step([("release", "controller", controller()), ("release", "v", with_v)]) == []
 
 
 def test_a_later_runner_set_of_another_version_is_found(rendered: dict[str, Any]) -> None:
@@ -753,6 +881,40 @@ def test_a_later_runner_set_of_another_version_is_found(rendered: dict[str, Any]
     ]
 
 
+def test_releases_it_skips_do_not_hide_a_later_one(rendered: dict[str, Any]) -> None:
+    legacy = {"chart": "actions-runner-controller", "version": "0.23.7", "values": {}}
+    pending = release(BASE_VALUES)
+    pending["version"] = UNKNOWN_SENTINELS["string"]
+    late = release(BASE_VALUES)
+    late["version"] = "0.14.1"
+    items = [
+        ("release", "legacy", legacy),
+        ("release", "pending", pending),
+        ("release", "controller", controller()),
+        ("release", "late", late),
+    ]
+    assert in_step(items) == [urn("release", "late")]
+
+
+def test_a_second_controller_is_held_to_the_first(rendered: dict[str, Any]) -> None:
+    items = [
+        ("release", "controller", controller()),
+        ("release", "controller-b", controller("0.13.1")),
+        *pool_items(rendered),
+    ]
+    assert in_step(items) == [urn("release", "controller-b")]
+
+
+def test_without_a_controller_no_label_is_judged(rendered: dict[str, Any]) -> None:
+    """The version label is the controller's rule: a stack without the controller has none."""
+    old = copy.deepcopy(rendered)
+    old["metadata"]["labels"][scale_sets.VERSION_LABEL] = "0.13.0"
+    tagged = release(BASE_VALUES)
+    tagged["values"]["image"] = {"tag": "0.13.0"}  # not a chart value of the runner set
+    assert in_step([("release", "a", tagged), ("ars", "a/set", old)]) == []
+    assert in_step([("release", "c", controller()), ("ars", "a/set", old)]) == [urn("ars", "a/set")]
+
+
 def test_a_controller_of_another_minor_deletes_the_sets(rendered: dict[str, Any]) -> None:
     items = [("release", "controller", controller("0.13.1")), *pool_items(rendered)]
     found_urns = in_step(items)
@@ -764,7 +926,7 @@ def test_a_controller_of_another_minor_deletes_the_sets(rendered: dict[str, Any]
 
 
 @pytest.mark.parametrize("kind", ["release", "chart"])
-@pytest.mark.parametrize("version", ["^0.14", "0.14.x", "", ">=0.14.2"])
+@pytest.mark.parametrize("version", ["^0.14", "0.14.x", "", ">=0.14.2", "0.14.2 || 0.15.0", 14])
 def test_scale_set_charts_need_an_exact_version(
     rendered: dict[str, Any], kind: str, version: str
 ) -> None:
@@ -781,10 +943,13 @@ def test_scale_set_charts_need_an_exact_version(
 def test_the_controller_image_tag_follows_its_chart(rendered: dict[str, Any]) -> None:
     pinned = controller(values={"image": {"tag": f"{VERSION}@{DIGEST}"}})
     assert in_step([("release", "controller", pinned), *pool_items(rendered)]) == []
-    other = controller(values={"image": {"tag": "0.13.1"}})
-    assert in_step([("release", "controller", other), *pool_items(rendered)]) == [
-        urn("release", "controller")
-    ]
+    for tag in ("0.13.1", "0.15.0", "v0.14.3"):
+        other = controller(values={"image": {"tag": tag}})
+        assert in_step([("release", "controller", other), *pool_items(rendered)]) == [
+            urn("release", "controller")
+        ], tag
+    v_tag = controller(values={"image": {"tag": f"v{VERSION}"}})
+    assert in_step([("release", "controller", v_tag), *pool_items(rendered)]) == []
 
 
 @pytest.mark.parametrize(
@@ -881,6 +1046,20 @@ def test_a_later_set_sharing_a_service_account_is_found(rendered: dict[str, Any]
     assert shared(items) == [urn("ars", "c")]
 
 
+def test_only_scale_sets_with_a_known_account_are_pools(rendered: dict[str, Any]) -> None:
+    other = release(BASE_VALUES, chart="some-chart")  # same namespace and ServiceAccount
+    other["name"] = other["values"]["runnerScaleSetName"] = "other"
+    unknown = ars_named(rendered, "deploy", UNKNOWN_SENTINELS["string"])
+    unknown_too = ars_named(rendered, "lint", UNKNOWN_SENTINELS["string"])
+    items = [
+        ("release", "first", release(BASE_VALUES)),
+        ("release", "other", other),
+        ("ars", "deploy", unknown),
+        ("ars", "lint", unknown_too),
+    ]
+    assert shared(items) == []
+
+
 @pytest.mark.parametrize("kind", VALUES_KINDS)
 def test_releases_sharing_a_service_account_are_found(rendered: dict[str, Any], kind: str) -> None:
     other = release(BASE_VALUES)
@@ -893,3 +1072,7 @@ def test_releases_sharing_a_service_account_are_found(rendered: dict[str, Any], 
     del by_name["values"]["runnerScaleSetName"]
     by_name["name"] = "payments_build"
     assert shared([("release", "first", release(BASE_VALUES)), (kind, "second", by_name)]) == []
+    by_name["name"] = "payments_deploy"
+    assert shared([("release", "first", release(BASE_VALUES)), (kind, "second", by_name)]) == [
+        urn(kind, "second")
+    ]

@@ -52,6 +52,7 @@ from ._support import (
     show,
 )
 from .helm import CHART_V4, RELEASE
+from .isolation import RUNNER_CLASS, check_runner_class
 from .workloads import image_problem
 
 AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
@@ -75,7 +76,7 @@ GENERATED_ACCOUNT = (
 )
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 MAX_INT32 = 2**31 - 1
-_EXACT_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+_EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
 
 
 def pin_problem(image: Any) -> str | None:
@@ -87,7 +88,7 @@ def pin_problem(image: Any) -> str | None:
     problem = image_problem(image)
     if problem or "@sha256:" in image:
         return problem
-    tag = image.rsplit("/", 1)[-1].rsplit(":", 1)[1]
+    tag = image.rsplit("/", 1)[-1].partition(":")[2]
     if not any(ch.isdigit() for ch in tag):
         return f"tag {tag!r} names no version and moves like latest"
     return None
@@ -403,20 +404,24 @@ NO_API_TOKEN = Rule(
 
 
 def _cap(ss: ScaleSet, config: Mapping[str, Any]) -> tuple[float, str]:
-    teams = config["teamMaxRunners"]
-    if isinstance(ss.team, str) and isinstance(teams, Mapping) and ss.team in teams:
-        cap = as_number(teams[ss.team])
-        if cap is not None:
-            return cap, f"team {ss.team!r}'s cap of {int(cap)}"
-    cap = as_number(config["maxRunners"])
-    return (cap if cap is not None else 0.0), f"this environment's cap of {int(cap or 0)}"
+    """The set's team's cap; the environment's for a team without one; the largest of them all
+    while the team label is unknown (whatever the team, the set may not exceed that)."""
+    teams = config["teamMaxRunners"] if isinstance(config["teamMaxRunners"], Mapping) else {}
+    environment = as_number(config["maxRunners"]) or 0.0
+    if ss.team is UNKNOWN:
+        caps = [environment, *(n for n in map(as_number, teams.values()) if n is not None)]
+        return max(caps), f"the largest cap of any team ({int(max(caps))})"
+    team_cap = as_number(teams.get(ss.team)) if isinstance(ss.team, str) else None
+    if team_cap is not None:
+        return team_cap, f"team {ss.team!r}'s cap of {int(team_cap)}"
+    return environment, f"this environment's cap of {int(environment)}"
 
 
 def check_max_runners(
     typ: str, props: dict[str, Any], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
     ss = scale_set(typ, props)
-    if ss is None or ss.fields is UNKNOWN or ss.team is UNKNOWN:
+    if ss is None or ss.fields is UNKNOWN:
         return
     maximum, minimum = get(ss.fields, "maxRunners"), get(ss.fields, "minRunners")
     cap, which = _cap(ss, config)
@@ -501,8 +506,10 @@ def check_service_account(
             "the namespace's default ServiceAccount: shared with every other pod there (the "
             "job pods of container mode kubernetes included)",
         )
+    if ss.from_values:
+        return  # the annotations below are the chart's, on the set it renders
     annotations = get(props, "metadata", "annotations")
-    if ss.from_values or not isinstance(annotations, dict):
+    if not isinstance(annotations, dict):
         return
     for key in GENERATED_ACCOUNT:
         if key in annotations:
@@ -523,6 +530,37 @@ OWN_SERVICE_ACCOUNT = Rule(
     resource_types=SCALE_SET_TYPES,
     check=check_service_account,
     severity=Severity.HIGH,
+)
+
+
+# --- node isolation ------------------------------------------------------------------------------
+
+
+def check_isolation_class(
+    typ: str, props: dict[str, Any], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    """`arc-runner-pod-isolation-class` on the scale set's runner pod, wherever it is written."""
+    ss = scale_set(typ, props)
+    if ss is None or not isinstance(ss.pod, dict):
+        return
+    at = {"spec": {"template": {"spec": ss.pod}}}
+    for finding in check_runner_class(AUTOSCALING_RUNNER_SET, at, config):
+        rest = finding.path.removeprefix("spec.template.spec")
+        yield Finding(f"{ss.pod_base}{rest}", finding.problem)
+
+
+ISOLATION_CLASS = Rule(
+    name="arc-scale-set-pod-isolation-class",
+    description="A scale set's runner pod selects its isolation class's node group (nodeSelector "
+    "arc-eks.io/isolation) and tolerates exactly that class's taint; a pod with a privileged "
+    "container (the dind sidecar) uses a privileged class, an unprivileged one never a "
+    "privileged class or the system nodes (the rule arc-runner-pod-isolation-class applies to "
+    "RunnerDeployment pools).",
+    remediation=RUNNER_CLASS.remediation,
+    resource_types=SCALE_SET_TYPES,
+    check=check_isolation_class,
+    config=RUNNER_CLASS.config,
+    severity=Severity.CRITICAL,
 )
 
 
@@ -553,8 +591,10 @@ def check_github_secret(
         )
     elif not isinstance(secret, str) or not secret.strip():
         yield Finding(where, f"{show(secret)} is not the name of a Secret")
+    if ss.from_values:
+        return  # the annotation below is the chart's, on the set it renders
     annotations = get(props, "metadata", "annotations")
-    if not ss.from_values and isinstance(annotations, dict) and SECRET_FROM_VALUES in annotations:
+    if isinstance(annotations, dict) and SECRET_FROM_VALUES in annotations:
         yield Finding(
             f"metadata.annotations.{SECRET_FROM_VALUES}",
             f"the chart built the credential Secret {show(annotations[SECRET_FROM_VALUES])} from "
@@ -633,12 +673,9 @@ def version_allowed(resource_version: Any, build_version: str) -> bool:
     return theirs is not None and theirs == semver_major_minor(build_version)
 
 
-def _version_parts(version: Any) -> tuple[str, str] | None:
-    """(major, minor) of an exact chart version (`1.2.3`, optionally `v`, pre-release, build)."""
-    if not isinstance(version, str):
-        return None
-    match = _EXACT_VERSION.match(version.strip())
-    return (match.group(1), match.group(2)) if match else None
+def is_exact_version(version: Any) -> bool:
+    """An exact chart version (`1.2.3`, optionally `v`, a pre-release, build metadata)."""
+    return isinstance(version, str) and _EXACT_VERSION.match(version.strip()) is not None
 
 
 def _label(resource: StackResource) -> str:
@@ -659,7 +696,7 @@ def _scale_set_releases(
         version = get(resource.props, "version")
         if version is UNKNOWN:
             continue
-        if _version_parts(version) is None:
+        if not is_exact_version(version):
             yield (
                 resource.urn,
                 f"{_label(resource)}: version {show(version)} of chart {chart} is not an exact "
@@ -712,7 +749,7 @@ def check_charts_in_step(
     controller, build = controllers[0]
     tag = get(controller.props, "values", "image", "tag")
     if isinstance(tag, str) and tag.strip():
-        own = tag.strip().split("@", 1)[0].removeprefix("v")
+        own = tag.strip().partition("@")[0].removeprefix("v")
         if own != build:
             yield (
                 controller.urn,
@@ -770,10 +807,8 @@ def check_one_account_per_pool(
             namespace, name, account = pool
             users[(namespace, account)].setdefault((namespace, name), resource)
     for (namespace, account), pools in sorted(users.items()):
-        if len(pools) < 2:
-            continue
         names = sorted(f"{ns}/{name}" for ns, name in pools)
-        for resource in list(pools.values())[1:]:
+        for resource in list(pools.values())[1:]:  # none when one pool uses it
             yield (
                 resource.urn,
                 f"{_label(resource)}: ServiceAccount {namespace}/{account} is shared by the "
@@ -800,6 +835,7 @@ RULES = (
     NO_API_TOKEN,
     MAX_RUNNERS_CAP,
     OWN_SERVICE_ACCOUNT,
+    ISOLATION_CLASS,
     GITHUB_SECRET_BY_NAME,
     NO_DIND_CONTAINER_MODE,
 )
