@@ -280,21 +280,43 @@ def test_amp_scrape_configuration_mirrors_the_operator_objects() -> None:
         mon.LEGACY_MONITOR,
         mon.SCALE_SET_CONTROLLER_MONITOR,
         mon.LISTENER_MONITOR,
+        mon.NODES_JOB,
     }
-    for job in jobs.values():
+    for name in (mon.LEGACY_MONITOR, mon.SCALE_SET_CONTROLLER_MONITOR, mon.LISTENER_MONITOR):
+        job = jobs[name]
         assert job["honor_labels"] is True
         assert "authorization" not in job  # plain HTTP metrics endpoints
         (sd,) = job["kubernetes_sd_configs"]
         assert len(sd["namespaces"]["names"]) == 1
     listener = jobs[mon.LISTENER_MONITOR]["relabel_configs"]
-    assert {
+    keep_listeners = {
         "action": "keep",
         "source_labels": ["__meta_kubernetes_pod_label_app_kubernetes_io_component"],
         "separator": ";",
         "regex": "runner-scale-set-listener",
-    } in listener
+    }
+    assert keep_listeners in listener
     targets = {r.get("target_label") for r in listener}
     assert {"scale_set_name", "scale_set_namespace"} <= targets
+
+
+def test_amp_node_job_keeps_one_series_per_node_with_its_node_group() -> None:
+    config = yaml.safe_load(mon.amp_scrape_configuration(interval_seconds=30))
+    (job,) = [j for j in config["scrape_configs"] if j["job_name"] == mon.NODES_JOB]
+    # The only authorization the managed collector accepts, and only the API server by name.
+    assert job["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    }
+    relabel = {r["target_label"]: r for r in job["relabel_configs"]}
+    assert relabel["__address__"]["replacement"] == "kubernetes.default.svc:443"
+    assert relabel["__metrics_path__"]["replacement"] == "/api/v1/nodes/$1/proxy/metrics"
+    assert relabel["nodegroup"]["source_labels"] == [
+        "__meta_kubernetes_node_label_eks_amazonaws_com_nodegroup"
+    ]
+    assert job["metric_relabel_configs"] == [
+        {"action": "keep", "source_labels": ["__name__"], "regex": "kubelet_node_name"}
+    ]
 
 
 def test_mode_none_creates_nothing() -> None:

@@ -63,6 +63,14 @@ LISTENER_POD_LABELS = {
     SCALE_SET_NAMESPACE_LABEL: "actions.github.com/scale-set-namespace",
 }
 
+# The managed scraper's job counting nodes per node group (the dashboard's node panel): each
+# kubelet's `kubelet_node_name` (a gauge of 1 per node), read through the API server's node proxy
+# as AWS documents for the managed collector, labelled with the node's managed node group.
+NODES_JOB = "arc-eks-nodes"
+NODE_GROUP_LABEL = "nodegroup"
+EKS_NODE_GROUP_NODE_LABEL = "eks.amazonaws.com/nodegroup"
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
 LEGACY_MONITOR = "arc-legacy-controller"
 SCALE_SET_CONTROLLER_MONITOR = "arc-scale-set-controller"
 LISTENER_MONITOR = "arc-scale-set-listeners"
@@ -227,9 +235,46 @@ def amp_scrape_configuration(*, interval_seconds: int) -> str:
             },
             pods(SCALE_SET_CONTROLLER_MONITOR, SCALE_SET_CONTROLLER_SELECTOR, []),
             pods(LISTENER_MONITOR, LISTENER_SELECTOR, listener_labels),
+            _nodes_job(),
         ],
     }
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def _nodes_job() -> dict[str, Any]:
+    """One series per node with its node group; everything else the kubelet exports is dropped
+    before it is stored."""
+    node_label = "".join(c if c.isalnum() else "_" for c in EKS_NODE_GROUP_NODE_LABEL)
+    return {
+        "job_name": NODES_JOB,
+        "scheme": "https",
+        # The only authorization the managed collector accepts (AMP user guide, scraper
+        # configuration): its own service account token, for the API server.
+        "authorization": {"type": "Bearer", "credentials_file": SERVICE_ACCOUNT_TOKEN},
+        "kubernetes_sd_configs": [{"role": "node"}],
+        "relabel_configs": [
+            {
+                "action": "replace",
+                "source_labels": [f"__meta_kubernetes_node_label_{node_label}"],
+                "target_label": NODE_GROUP_LABEL,
+            },
+            {
+                "action": "replace",
+                "target_label": "__address__",
+                "replacement": "kubernetes.default.svc:443",
+            },
+            {
+                "action": "replace",
+                "source_labels": ["__meta_kubernetes_node_name"],
+                "regex": "(.+)",
+                "target_label": "__metrics_path__",
+                "replacement": "/api/v1/nodes/$1/proxy/metrics",
+            },
+        ],
+        "metric_relabel_configs": [
+            {"action": "keep", "source_labels": ["__name__"], "regex": "kubelet_node_name"}
+        ],
+    }
 
 
 def amp_alert_manager_definition(*, topic_arn: str, region: str) -> str:

@@ -57,6 +57,7 @@ METRICS: dict[str, str] = {
     "gha_max_runners": "scale-set listener",
     "gha_job_startup_duration_seconds_bucket": "scale-set listener (histogram)",
     "kube_node_labels": "kube-state-metrics (dashboard only)",
+    "kubelet_node_name": "kubelet, through the managed scraper's node job (dashboard only)",
 }
 
 

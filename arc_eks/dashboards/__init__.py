@@ -3,9 +3,9 @@ writes dashboards/arc-eks.json; a test keeps the committed file in step).
 
 Per pool (namespace + name): jobs assigned and running, runners busy and idle, job startup time
 (the wait from the scale set's job assignment to a runner's), and nodes per node group. Every
-metric is one `arc_eks.builders.monitoring_rules.METRICS` lists; the node panel needs
-kube-state-metrics with node label `eks.amazonaws.com/nodegroup` allowed
-(`--metric-labels-allowlist=nodes=[eks.amazonaws.com/nodegroup]`), docs/monitoring.md.
+metric is one `arc_eks.builders.monitoring_rules.METRICS` lists. The node panel reads the managed
+scraper's node job (ampScraper) or kube-state-metrics with node label eks.amazonaws.com/nodegroup
+allowed (`--metric-labels-allowlist=nodes=[eks.amazonaws.com/nodegroup]`), docs/monitoring.md.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+
+from arc_eks.builders.monitoring import NODE_GROUP_LABEL, NODES_JOB
 
 DASHBOARD_UID = "arc-eks-runner-pools"
 DASHBOARD_FILE = Path("dashboards") / "arc-eks.json"
@@ -118,7 +120,12 @@ def _panels() -> list[dict[str, Any]]:
                     "count by (label_eks_amazonaws_com_nodegroup) (kube_node_labels)",
                     "{{label_eks_amazonaws_com_nodegroup}}",
                     "A",
-                )
+                ),
+                _target(
+                    f'count by ({NODE_GROUP_LABEL}) (kubelet_node_name{{job="{NODES_JOB}"}})',
+                    f"{{{{{NODE_GROUP_LABEL}}}}}",
+                    "B",
+                ),
             ],
             unit="short",
             y=8,
