@@ -95,7 +95,12 @@ TARGETS = (
     Target(
         "stack",
         "arc_eks/config/stack.py",
-        ("tests/test_stack_model.py", "tests/test_stack_config.py", "tests/test_teams_config.py"),
+        (
+            "tests/test_stack_model.py",
+            "tests/test_stack_model_limits.py",
+            "tests/test_stack_config.py",
+            "tests/test_teams_config.py",
+        ),
     ),
     # Added by other issues; their own tests reach them (slow: whole programs under mocks).
     Target("access", "arc_eks/access.py", ("tests/test_cluster_access.py",)),
