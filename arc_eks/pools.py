@@ -15,9 +15,10 @@ from typing import Any
 
 import pulumi
 
-from arc_eks.builders.node_groups import placement
+from arc_eks.builders.node_groups import Placement, placement
 from arc_eks.builders.runner import NAMESPACE_MAX_LENGTH, pool_namespace, service_account_name
 from arc_eks.builders.s3_grants import cross_account_bucket_statements
+from arc_eks.builders.scale_set import SCALE_SET_NAME_MAX_LENGTH, scale_set_name
 from arc_eks.components.handles import ClusterHandles
 from arc_eks.components.irsa_service_account import (
     IrsaServiceAccount,
@@ -26,6 +27,13 @@ from arc_eks.components.irsa_service_account import (
 )
 from arc_eks.components.runner_pool import RunnerPool, RunnerPoolArgs
 from arc_eks.components.runner_team import RunnerTeam, RunnerTeamArgs
+from arc_eks.components.scale_set import (
+    RunnerScaleSet,
+    RunnerScaleSetArgs,
+    github_config_secret,
+    github_server_ca,
+)
+from arc_eks.config.loader import GitHubSecrets
 from arc_eks.config.stack import StackConfig
 from arc_eks.config.teams import DockerMode, ResolvedPool, ResolvedS3Grant
 from arc_eks.errors import ConfigError, ConfigProblem
@@ -106,6 +114,27 @@ def runner_namespace_problems(pools: Sequence[ResolvedPool]) -> list[ConfigProbl
     return problems
 
 
+def scale_set_problems(pools: Sequence[ResolvedPool]) -> list[ConfigProblem]:
+    """Every scale-set pool's scale set name (`<team>-<pool>-<environment>`, also its Helm release
+    name) within the 45 characters the runner-set chart allows. Unique per runner group by
+    construction: team and pool are unique in the stack, and the environment tells stacks apart."""
+    problems: list[ConfigProblem] = []
+    for pool in sorted(pools, key=lambda p: (p.source, p.key)):
+        name = scale_set_name(pool)
+        if pool.spec.is_scale_set and len(name) > SCALE_SET_NAME_MAX_LENGTH:
+            problems.append(
+                ConfigProblem(
+                    source=pool.source,
+                    path=f"pools[name={pool.name}].name",
+                    value=repr(pool.name),
+                    expected=f"a shorter pool name with mode: scaleSet: its scale set is named "
+                    f"{name!r} (<team>-<pool>-<environment>, {len(name)} characters), and GitHub "
+                    f"scale set names have at most {SCALE_SET_NAME_MAX_LENGTH}",
+                )
+            )
+    return problems
+
+
 def check_runner_namespaces(pools: Sequence[ResolvedPool]) -> None:
     """`runner_namespace_problems` as a `ConfigError`."""
     problems = runner_namespace_problems(pools)
@@ -117,6 +146,16 @@ def _tags(stack: StackConfig, pool: ResolvedPool) -> dict[str, str]:
     return {**stack.tags, "arc-eks:team": pool.team, "arc-eks:pool": pool.name}
 
 
+@dataclass(frozen=True)
+class ScaleSetInputs:
+    """What the scale-set pools need from the program."""
+
+    controller: Sequence[pulumi.Resource]
+    """The scale-set controller release."""
+    secrets: GitHubSecrets
+    """The stack's GitHub credentials (Pulumi secrets) for each namespace's githubConfigSecret."""
+
+
 def build_runner_pools(
     pools: Sequence[ResolvedPool],
     *,
@@ -124,13 +163,16 @@ def build_runner_pools(
     cluster: ClusterHandles,
     depends_on: Sequence[pulumi.Resource],
     opts_parent: pulumi.Resource | None = None,
+    scale_sets: ScaleSetInputs | None = None,
 ) -> PoolsResult:
     """Create every pool of the current stack (from `load_team_pools`).
 
     `depends_on` is the ARC controller release: RunnerDeployments and autoscalers wait for it
-    (CRDs and the admission webhook). Kubernetes resources use `cluster.k8s_provider` through
-    each RunnerTeam's `providers`.
+    (CRDs and the admission webhook). `scale_sets` is required when a pool has mode scaleSet.
+    Kubernetes resources use `cluster.k8s_provider` through each RunnerTeam's `providers`.
     """
+    if scale_sets is None and any(p.spec.is_scale_set for p in pools):
+        raise ValueError("scale-set pools without the scale-set controller (scale_sets)")
     result = PoolsResult()
     by_team: dict[str, list[ResolvedPool]] = {}
     for pool in sorted(pools, key=lambda p: p.key):
@@ -143,6 +185,11 @@ def build_runner_pools(
             opts=pulumi.ResourceOptions(parent=opts_parent, providers=[cluster.k8s_provider]),
         )
         result.teams[team] = runner_team
+        namespace_config = (
+            _scale_set_namespace_config(team_pools, runner_team, stack, scale_sets)
+            if scale_sets is not None
+            else {}
+        )
         for pool in team_pools:
             _build_pool(
                 pool,
@@ -151,8 +198,47 @@ def build_runner_pools(
                 cluster=cluster,
                 depends_on=depends_on,
                 result=result,
+                scale_sets=scale_sets,
+                namespace_config=namespace_config.get(pool_namespace(pool), []),
             )
     return result
+
+
+def _scale_set_namespace_config(
+    pools: Sequence[ResolvedPool],
+    team: RunnerTeam,
+    stack: StackConfig,
+    scale_sets: ScaleSetInputs,
+) -> dict[str, list[pulumi.Resource]]:
+    """Per runner namespace holding scale sets: its githubConfigSecret (and the GHES CA)."""
+    out: dict[str, list[pulumi.Resource]] = {}
+    for pool in pools:
+        namespace = pool_namespace(pool)
+        if not pool.spec.is_scale_set or namespace in out:
+            continue
+        waits = [team.namespaces[namespace]]
+        created: list[pulumi.Resource] = [
+            github_config_secret(
+                f"{namespace}-github-config",
+                namespace,
+                github=stack.github,
+                secrets=scale_sets.secrets,
+                parent=team,
+                depends_on=waits,
+            )
+        ]
+        if stack.github.enterprise_ca_certificate:
+            created.append(
+                github_server_ca(
+                    f"{namespace}-github-server-ca",
+                    namespace,
+                    stack.github.enterprise_ca_certificate,
+                    parent=team,
+                    depends_on=waits,
+                )
+            )
+        out[namespace] = created
+    return out
 
 
 def _build_pool(
@@ -163,6 +249,8 @@ def _build_pool(
     cluster: ClusterHandles,
     depends_on: Sequence[pulumi.Resource],
     result: PoolsResult,
+    scale_sets: ScaleSetInputs | None = None,
+    namespace_config: Sequence[pulumi.Resource] = (),
 ) -> None:
     identity = IrsaServiceAccount(
         pool.key,
@@ -179,19 +267,28 @@ def _build_pool(
         opts=pulumi.ResourceOptions(parent=team),
     )
     where = placement(pool, stack.runner_nodes.privileged_isolation)
-    RunnerPool(
-        pool.key,
-        RunnerPoolArgs(
-            pool=pool,
-            node_selector=where.node_selector,
-            tolerations=where.tolerations,
-            webhook_server=stack.controller.webhook_server,
-            service_account=identity,
-            controller=list(depends_on),
-            isolation=team.isolation_for(pool),
-        ),
-        opts=pulumi.ResourceOptions(parent=team),
-    )
+    if pool.spec.is_scale_set:
+        assert scale_sets is not None  # checked by build_runner_pools
+        RunnerScaleSet(
+            pool.key,
+            RunnerScaleSetArgs(
+                pool=pool,
+                namespace=pool_namespace(pool),
+                node_selector=where.node_selector,
+                tolerations=where.tolerations,
+                service_account=identity,
+                controller=list(scale_sets.controller),
+                namespace_config=list(namespace_config),
+                isolation=team.isolation_for(pool),
+                enterprise_url=stack.github.enterprise_url,
+                enterprise_ca=stack.github.enterprise_ca_certificate is not None,
+            ),
+            opts=pulumi.ResourceOptions(parent=team),
+        )
+    else:
+        _runner_deployment(
+            pool, team, stack=stack, where=where, identity=identity, depends_on=depends_on
+        )
     result.pools[pool.key] = PoolExport(
         team=pool.team,
         pool=pool.name,
@@ -207,6 +304,30 @@ def _build_pool(
             result.cross_account_bucket_statements[key] = _owner_statements(
                 identity.role_arn, grant, sid_prefix=f"{pool.team}{pool.name}"
             )
+
+
+def _runner_deployment(
+    pool: ResolvedPool,
+    team: RunnerTeam,
+    *,
+    stack: StackConfig,
+    where: Placement,
+    identity: IrsaServiceAccount,
+    depends_on: Sequence[pulumi.Resource],
+) -> None:
+    RunnerPool(
+        pool.key,
+        RunnerPoolArgs(
+            pool=pool,
+            node_selector=where.node_selector,
+            tolerations=where.tolerations,
+            webhook_server=stack.controller.webhook_server,
+            service_account=identity,
+            controller=list(depends_on),
+            isolation=team.isolation_for(pool),
+        ),
+        opts=pulumi.ResourceOptions(parent=team),
+    )
 
 
 def _owner_statements(

@@ -28,10 +28,16 @@ from arc_eks.components.handles import ClusterHandles
 from arc_eks.components.monitoring import ArcMonitoring, ArcMonitoringArgs
 from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.components.node_groups import RunnerNodeGroups, RunnerNodeGroupsArgs
+from arc_eks.components.scale_set import ScaleSetController, ScaleSetControllerArgs
 from arc_eks.config.loader import load_stack_config, load_stack_context
 from arc_eks.config.teams import load_team_pools
 from arc_eks.errors import ConfigError
-from arc_eks.pools import build_runner_pools, runner_namespace_problems
+from arc_eks.pools import (
+    ScaleSetInputs,
+    build_runner_pools,
+    runner_namespace_problems,
+    scale_set_problems,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -51,6 +57,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     # The deploying identity must be a cluster admin (no implicit creator access: see access.py).
     problems = deployer_problems(aws.get_caller_identity().arn, list(stack.cluster.admin_role_arns))
     problems += runner_namespace_problems(pools)
+    problems += scale_set_problems(pools)
     if problems:
         raise ConfigError(problems)
 
@@ -150,7 +157,9 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             github=stack.github,
             secrets=secrets,
             depends_on=[cert_manager.release],
-            kubernetes_container_mode=any(p.spec.docker == "kubernetes" for p in pools),
+            kubernetes_container_mode=any(
+                p.spec.docker == "kubernetes" and not p.spec.is_scale_set for p in pools
+            ),
             cluster_name=cluster_name,
             plain_metrics=stack.monitoring.mode != "none",
         ),
@@ -183,8 +192,24 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
         region=aws.get_region_output().region,
         account_id=aws.get_caller_identity_output().account_id,
     )
+    # The scale-set controller only where a pool needs it; beside the legacy controller.
+    scale_sets: ScaleSetInputs | None = None
+    if any(p.spec.is_scale_set for p in pools):
+        scale_set_controller = ScaleSetController(
+            "scale-sets",
+            ScaleSetControllerArgs(
+                replicas=stack.scale_sets.controller_replicas,
+                log_format=stack.controller.log_format,
+            ),
+            opts=in_cluster,
+        )
+        scale_sets = ScaleSetInputs(controller=[scale_set_controller.release], secrets=secrets)
     result = build_runner_pools(
-        pools, stack=stack, cluster=handles, depends_on=[controller.release]
+        pools,
+        stack=stack,
+        cluster=handles,
+        depends_on=[controller.release],
+        scale_sets=scale_sets,
     )
 
     pulumi.export("clusterName", cluster_name)

@@ -109,13 +109,36 @@ KANIKO_EXECUTOR_IMAGE = "ghcr.io/osscontainertools/kaniko:v1.28.0"
 POD_SECURITY_VERSION = f"v{KUBERNETES_VERSION}"
 
 # Ref: ../shared/reference/charts/gha-runner-scale-set{,-controller}-0.14.2/SOURCE (upstream
-# actions/actions-runner-controller tag gha-runner-scale-set-0.14.2, 9bb16ae4). Not deployed: the
-# review caches them for the scale-set CRDs. Published as OCI artifacts under the registry path of
-# ARC's docs (`helm install ... oci://ghcr.io/actions/actions-runner-controller-charts/<chart>`).
+# actions/actions-runner-controller tag gha-runner-scale-set-0.14.2, 9bb16ae4). Runner scale sets:
+# the controller chart and one runner-set release per scale-set pool. Published as OCI artifacts
+# under the registry path of ARC's docs (`helm install ... oci://ghcr.io/actions/
+# actions-runner-controller-charts/<chart>`). ONE version for both charts: the controller deletes
+# every AutoscalingRunnerSet whose chart major.minor differs from its own
+# (apis/actions.github.com/v1alpha1/version.go IsVersionAllowed), and Helm never upgrades the
+# actions.github.com CRDs (docs/runner-pools.md, "Upgrading the scale-set charts").
 SCALE_SET_CHART_VERSION = "0.14.2"
 SCALE_SET_CONTROLLER_CHART = "gha-runner-scale-set-controller"
 SCALE_SET_CHART = "gha-runner-scale-set"
 SCALE_SET_REPO = "oci://ghcr.io/actions/actions-runner-controller-charts"
+# The controller chart runs image.repository:image.tag (default: its appVersion, 0.14.2); the tag
+# is set explicitly so the image moves only with this pin.
+SCALE_SET_CONTROLLER_IMAGE_REPOSITORY = "ghcr.io/actions/gha-runner-scale-set-controller"
+SCALE_SET_CONTROLLER_IMAGE_TAG = SCALE_SET_CHART_VERSION
+
+# Runner image of scale-set pools. Ref: actions/runner tag v2.335.1, images/Dockerfile and
+# .github/workflows/release.yml (published as ghcr.io/actions/actions-runner:<runner version>):
+# user runner uid 1001 in group docker gid 123, runner in /home/runner (run.sh), Docker CLI 29.5.3,
+# runner-container-hooks 0.7.0 in /home/runner/k8s. Scale sets turn the runner's self-update off,
+# and GitHub stops queuing jobs to a runner 30 days behind a runner release: keep this current.
+SCALE_SET_RUNNER_VERSION = RUNNER_VERSION
+SCALE_SET_RUNNER_IMAGE = f"ghcr.io/actions/actions-runner:{SCALE_SET_RUNNER_VERSION}"
+SCALE_SET_RUNNER_IMAGE_UID = 1001
+SCALE_SET_RUNNER_IMAGE_DOCKER_GID = 123
+# The hooks that image bundles; 0.7.0 creates Jobs for container steps (batch/jobs), which the
+# job pod fence (builders.admission) does not cover: see pool_spec (docker: kubernetes).
+SCALE_SET_RUNNER_CONTAINER_HOOKS_VERSION = "0.7.0"
+# The dind daemon of scale-set pools matches that image's Docker CLI (29.5.3).
+SCALE_SET_DIND_IMAGE = "docker:29.5.3-dind"
 
 
 @dataclass(frozen=True)
@@ -128,7 +151,7 @@ class ChartPin:
 
 
 def pinned_charts(kubernetes_version: str | None = None) -> tuple[ChartPin, ...]:
-    """Every chart the program installs, plus the scale-set charts (the review's chart cache)."""
+    """Every chart the program installs (the scale-set charts where a stack has scale-set pools)."""
     return (
         ChartPin(CERT_MANAGER_CHART, CERT_MANAGER_CHART_VERSION, CERT_MANAGER_REPO),
         ChartPin(

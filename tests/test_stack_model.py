@@ -458,7 +458,9 @@ def test_defaults_are_what_the_docs_promise() -> None:
         "app_id": None,
         "installation_id": None,
         "enterprise_url": None,
+        "enterprise_ca_certificate": None,
     }
+    assert dumped["scale_sets"] == {"default_mode": "runnerDeployment", "controller_replicas": 2}
     assert dumped["controller"] == {
         "replicas": 2,
         "sync_period": "1m",

@@ -21,6 +21,12 @@ from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.components.node_groups import RunnerNodeGroups, RunnerNodeGroupsArgs
 from arc_eks.components.runner_pool import RunnerPool, RunnerPoolArgs
 from arc_eks.components.runner_team import RunnerTeam, RunnerTeamArgs
+from arc_eks.components.scale_set import (
+    RunnerScaleSet,
+    RunnerScaleSetArgs,
+    ScaleSetController,
+    ScaleSetControllerArgs,
+)
 
 __all__ = [
     "ActionsRunnerController",
@@ -46,6 +52,10 @@ __all__ = [
     "RunnerNodeGroupsArgs",
     "RunnerPool",
     "RunnerPoolArgs",
+    "RunnerScaleSet",
+    "RunnerScaleSetArgs",
     "RunnerTeam",
     "RunnerTeamArgs",
+    "ScaleSetController",
+    "ScaleSetControllerArgs",
 ]

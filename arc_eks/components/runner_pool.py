@@ -52,59 +52,15 @@ class RunnerPool(pulumi.ComponentResource):
         pool = args.pool
         waits_for = [*args.controller, *args.isolation, args.service_account]
 
-        # kubernetes mode: the fence on the job pods exists before the hooks get the right to
-        # create any (the RoleBinding waits for the policy and its binding).
-        fences: list[pulumi.Resource] = []
-        for manifest in job_pod_policy(pool):
-            if manifest["kind"] == "ValidatingAdmissionPolicy":
-                fences.append(
-                    k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-                        f"{name}-job-pod-policy",
-                        metadata=manifest["metadata"],
-                        spec=manifest["spec"],
-                        opts=pulumi.ResourceOptions(parent=self),
-                    )
-                )
-            else:
-                fences.append(
-                    k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
-                        f"{name}-job-pod-policy-binding",
-                        metadata=manifest["metadata"],
-                        spec=manifest["spec"],
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=list(fences)),
-                    )
-                )
-        rbac_waits_for = [args.service_account, *fences]
-        for manifest in container_hooks_rbac(pool):
-            kind = manifest["kind"]
-            if kind == "Role":
-                role = k8s.rbac.v1.Role(
-                    f"{name}-hooks-role",
-                    metadata=manifest["metadata"],
-                    rules=manifest["rules"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=rbac_waits_for),
-                )
-                waits_for.append(role)
-            else:
-                binding = k8s.rbac.v1.RoleBinding(
-                    f"{name}-hooks-binding",
-                    metadata=manifest["metadata"],
-                    role_ref=manifest["roleRef"],
-                    subjects=manifest["subjects"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=rbac_waits_for),
-                )
-                waits_for.append(binding)
-
-        template = hook_template_config_map(pool, args.node_selector, args.tolerations)
-        if template is not None:
-            waits_for.append(
-                k8s.core.v1.ConfigMap(
-                    f"{name}-hooks-template",
-                    metadata=template["metadata"],
-                    data=template["data"],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.isolation)),
-                )
-            )
+        waits_for += kubernetes_mode_resources(
+            name,
+            pool,
+            parent=self,
+            service_account=args.service_account,
+            isolation=args.isolation,
+            node_selector=args.node_selector,
+            tolerations=args.tolerations,
+        )
 
         deployment = runner_deployment_manifest(
             pool, node_selector=args.node_selector, tolerations=args.tolerations
@@ -137,3 +93,73 @@ class RunnerPool(pulumi.ComponentResource):
                 "autoscalerName": self.autoscaler_name,
             }
         )
+
+
+def kubernetes_mode_resources(
+    name: str,
+    pool: ResolvedPool,
+    *,
+    parent: pulumi.Resource,
+    service_account: pulumi.Resource,
+    isolation: Sequence[pulumi.Resource],
+    node_selector: dict[str, str],
+    tolerations: Sequence[dict[str, Any]],
+) -> list[pulumi.Resource]:
+    """A `docker: kubernetes` pool's job pod fence, container hooks RBAC and job pod template
+    (nothing for other modes); the runners wait for what this returns. Shared by RunnerPool and
+    RunnerScaleSet."""
+    waits_for: list[pulumi.Resource] = []
+    # kubernetes mode: the fence on the job pods exists before the hooks get the right to
+    # create any (the RoleBinding waits for the policy and its binding).
+    fences: list[pulumi.Resource] = []
+    for manifest in job_pod_policy(pool):
+        if manifest["kind"] == "ValidatingAdmissionPolicy":
+            fences.append(
+                k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+                    f"{name}-job-pod-policy",
+                    metadata=manifest["metadata"],
+                    spec=manifest["spec"],
+                    opts=pulumi.ResourceOptions(parent=parent),
+                )
+            )
+        else:
+            fences.append(
+                k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+                    f"{name}-job-pod-policy-binding",
+                    metadata=manifest["metadata"],
+                    spec=manifest["spec"],
+                    opts=pulumi.ResourceOptions(parent=parent, depends_on=list(fences)),
+                )
+            )
+    rbac_waits_for = [service_account, *fences]
+    for manifest in container_hooks_rbac(pool):
+        kind = manifest["kind"]
+        if kind == "Role":
+            role = k8s.rbac.v1.Role(
+                f"{name}-hooks-role",
+                metadata=manifest["metadata"],
+                rules=manifest["rules"],
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=rbac_waits_for),
+            )
+            waits_for.append(role)
+        else:
+            binding = k8s.rbac.v1.RoleBinding(
+                f"{name}-hooks-binding",
+                metadata=manifest["metadata"],
+                role_ref=manifest["roleRef"],
+                subjects=manifest["subjects"],
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=rbac_waits_for),
+            )
+            waits_for.append(binding)
+
+    template = hook_template_config_map(pool, node_selector, tolerations)
+    if template is not None:
+        waits_for.append(
+            k8s.core.v1.ConfigMap(
+                f"{name}-hooks-template",
+                metadata=template["metadata"],
+                data=template["data"],
+                opts=pulumi.ResourceOptions(parent=parent, depends_on=list(isolation)),
+            )
+        )
+    return waits_for

@@ -19,7 +19,7 @@ from arc_eks.builders.storage import WORK_VOLUME_STORAGE_CLASS
 from arc_eks.capacity import NODE_CAPACITY
 from arc_eks.config.base import ConfigModel
 from arc_eks.config.quantities import cpu_millis, memory_mib
-from arc_eks.config.stack import BucketName, TeamAllowance
+from arc_eks.config.stack import BucketName, RunnerMode, TeamAllowance
 
 # Per-node DaemonSets take their requests off every node before a runner pod can land: aws-node
 # (VPC CNI, 25m), kube-proxy (100m) and the EBS CSI node plugin. Ref: the EKS add-on manifests.
@@ -259,8 +259,30 @@ def _metric_default() -> PercentageRunnersBusy:
     return PercentageRunnersBusy(type="PercentageRunnersBusy")
 
 
+SCALE_SET = "scaleSet"
+RUNNER_DEPLOYMENT = "runnerDeployment"
+# Autoscaling keys only the HorizontalRunnerAutoscaler has. A scale set's listener is told by
+# GitHub how many jobs are assigned to the set and asks for minRunners + that many runners (ARC
+# docs, gha-runner-scale-set-controller/README.md): there is no metric to poll, no scale-down delay
+# (ephemeral runners end with their job) and no webhook server.
+_HRA_ONLY = {
+    "metric": "a scale set scales on the jobs GitHub assigns to it (its listener), it polls "
+    "no metric",
+    "scale_down_delay_seconds": "a scale set's runners are ephemeral and end with their job; "
+    "there is no scale-down delay",
+    "webhook_scale_up_duration": "a scale set needs no webhook server: GitHub tells its "
+    "listener about every job",
+}
+_NO_SCHEDULES = (
+    "a scale set has no scheduled minimums (AutoscalingRunnerSet has only minRunners and "
+    "maxRunners, and this platform does not patch minRunners on a timer): keep the pool on mode: "
+    "runnerDeployment while it needs schedules, or raise min"
+)
+
+
 class Autoscaling(ConfigModel):
-    """The HorizontalRunnerAutoscaler of the pool."""
+    """How the pool scales: the HorizontalRunnerAutoscaler (runnerDeployment pools) or the
+    AutoscalingRunnerSet's minRunners/maxRunners (scaleSet pools: min and max only)."""
 
     min: int = Field(default=1, ge=0, le=500, description="Fewest runners (warm capacity).")
     max: int = Field(
@@ -306,10 +328,33 @@ class Autoscaling(ConfigModel):
         return value
 
     @model_validator(mode="after")
-    def _bounds(self) -> Autoscaling:
+    def _what_a_scale_set_has(self, info: ValidationInfo) -> Autoscaling:
+        if (info.context or {}).get("mode") != SCALE_SET:
+            return self
+        alias = {
+            "metric": "metric",
+            "scale_down_delay_seconds": "scaleDownDelaySeconds",
+            "webhook_scale_up_duration": "webhookScaleUpDuration",
+        }
+        problems = [
+            f"no {alias[key]} with mode: scaleSet ({why})"
+            for key, why in _HRA_ONLY.items()
+            if key in self.model_fields_set
+        ]
+        if self.schedules:
+            problems.append(f"no schedules with mode: scaleSet ({_NO_SCHEDULES})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _bounds(self, info: ValidationInfo) -> Autoscaling:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) <= max ({self.max})")
-        busy = isinstance(self.metric, PercentageRunnersBusy)
+        # A scale set has no metric: min 0 is fine (GitHub assigns a job, the listener scales up).
+        busy = isinstance(self.metric, PercentageRunnersBusy) and (
+            (info.context or {}).get("mode") != SCALE_SET
+        )
         never_again = (
             "with metric PercentageRunnersBusy a pool at 0 runners can never scale up again (no "
             "runner, no busy share); keep min >= 1 or use TotalNumberOfQueuedAndInProgressWorkflowRuns"
@@ -597,6 +642,12 @@ class PoolSpec(ConfigModel):
         description="Pool name: lowercase DNS label, 1-40 chars, unique in the team per "
         "environment. It names the RunnerDeployment, the ServiceAccount and the IAM role.",
     )
+    mode: RunnerMode | None = Field(
+        default=None,
+        description="runnerDeployment (legacy ARC: RunnerDeployment + HorizontalRunnerAutoscaler) "
+        "or scaleSet (ARC runner scale set, the mode GitHub supports). Default: the stack's "
+        "scaleSets.defaultMode.",
+    )
     scope: Scope = Field(description="Where runners register (exactly one key).")
     group: str | None = Field(
         default=None,
@@ -617,7 +668,9 @@ class PoolSpec(ConfigModel):
     runner_image: str | None = Field(
         default=None,
         description="Runner image, pinned by tag or digest. Default: the platform's pinned "
-        "summerwind/actions-runner. Required for kaniko (the image from images/kaniko-runner).",
+        "summerwind/actions-runner (runnerDeployment) or ghcr.io/actions/actions-runner "
+        "(scaleSet; a scale-set runner image must be built from that one: the pod runs "
+        "/home/runner/run.sh). Required for kaniko (the image from images/kaniko-runner).",
     )
     runner_uid: int | None = Field(
         default=None,
@@ -632,7 +685,7 @@ class PoolSpec(ConfigModel):
         ge=1,
         le=65535,
         description="gid of the `docker` group in runnerImage; the dind daemon gives its socket "
-        "to it (dind only). Default: 121, the platform image's.",
+        "to it (dind only). Default: the platform image's (121; scaleSet: 123).",
     )
     dind_image: str | None = Field(
         default=None,
@@ -662,6 +715,18 @@ class PoolSpec(ConfigModel):
         default_factory=RunnerMetadata,
         description="The team's own labels and annotations on the runner objects.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stack_default_mode(cls, data: Any, info: ValidationInfo) -> Any:
+        default = (info.context or {}).get("default_mode")
+        if isinstance(data, dict) and data.get("mode") is None and default is not None:
+            return {**data, "mode": default}
+        return data
+
+    @property
+    def is_scale_set(self) -> bool:
+        return self.mode == SCALE_SET
 
     @field_validator("docker", mode="before")
     @classmethod
@@ -836,6 +901,20 @@ class PoolSpec(ConfigModel):
         return self
 
     @model_validator(mode="after")
+    def _scale_set_kubernetes_image(self) -> PoolSpec:
+        if self.is_scale_set and self.docker == DockerMode.KUBERNETES and not self.runner_image:
+            raise ValueError(
+                "runnerImage with mode: scaleSet and docker: kubernetes: the platform's "
+                f"{versions.SCALE_SET_RUNNER_IMAGE} bundles runner-container-hooks "
+                f"{versions.SCALE_SET_RUNNER_CONTAINER_HOOKS_VERSION}, which runs container steps "
+                "as Jobs, and Jobs escape the fence on the pool's job pods; use an image built "
+                "from it with runner-container-hooks "
+                f"{versions.RUNNER_CONTAINER_HOOKS_VERSION} in /home/runner/k8s "
+                "(docs/runner-pools.md#scale-sets)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _cross_field(self) -> PoolSpec:
         if self.group is not None and self.scope.repository is not None:
             raise ValueError("no group with a repository scope (runner groups are org/enterprise)")
@@ -849,15 +928,19 @@ class PoolSpec(ConfigModel):
                     raise ValueError(f"{key} only with docker: dind (there is no docker sidecar)")
         if self.runner_image is None:
             # The platform's image: its user and group are known; a different value is a mistake.
+            uid, gid = (
+                (versions.SCALE_SET_RUNNER_IMAGE_UID, versions.SCALE_SET_RUNNER_IMAGE_DOCKER_GID)
+                if self.is_scale_set
+                else (versions.RUNNER_IMAGE_UID, versions.RUNNER_IMAGE_DOCKER_GID)
+            )
             for key, value, known in (
-                ("runnerUid", self.runner_uid, versions.RUNNER_IMAGE_UID),
-                ("dockerGid", self.docker_gid, versions.RUNNER_IMAGE_DOCKER_GID),
+                ("runnerUid", self.runner_uid, uid),
+                ("dockerGid", self.docker_gid, gid),
             ):
                 if value is not None and value != known:
                     raise ValueError(
                         f"{key} {known} or unset with the platform's runner image (it runs as "
-                        f"uid {versions.RUNNER_IMAGE_UID}, docker gid "
-                        f"{versions.RUNNER_IMAGE_DOCKER_GID}); set runnerImage for another image"
+                        f"uid {uid}, docker gid {gid}); set runnerImage for another image"
                     )
         if self.docker == DockerMode.KUBERNETES and (self.s3 or self.ecr):
             raise ValueError(

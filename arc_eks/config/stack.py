@@ -270,6 +270,13 @@ class GitHubConfig(ConfigModel):
         pattern=r"^https://[A-Za-z0-9.-]+(:\d+)?/?$",
         description="GitHub Enterprise Server base URL, e.g. https://github.example.com.",
     )
+    enterprise_ca_certificate: str | None = Field(
+        default=None,
+        max_length=65536,
+        description="PEM CA certificate(s) of enterpriseUrl when a private CA signs it (not a "
+        "secret). Scale-set pools: the controller, the listener and the runners trust it (a "
+        "ConfigMap in each runner namespace, the runner-set chart's githubServerTLS).",
+    )
 
     @model_validator(mode="after")
     def _app_fields(self) -> GitHubConfig:
@@ -278,7 +285,44 @@ class GitHubConfig(ConfigModel):
             raise ValueError("appId and installationId with auth: app")
         if self.auth == "pat" and has_app:
             raise ValueError("no appId/installationId with auth: pat (set auth: app)")
+        if self.enterprise_ca_certificate is not None:
+            if self.enterprise_url is None:
+                raise ValueError("enterpriseCaCertificate only with enterpriseUrl (GHES)")
+            text = self.enterprise_ca_certificate
+            if "-----BEGIN CERTIFICATE-----" not in text or "-----END CERTIFICATE-----" not in text:
+                raise ValueError(
+                    "enterpriseCaCertificate as PEM text: -----BEGIN CERTIFICATE----- ... "
+                    "-----END CERTIFICATE-----"
+                )
+            if "PRIVATE KEY" in text:
+                raise ValueError(
+                    "enterpriseCaCertificate without a private key (only the CA certificate; "
+                    "rotate the key: it was in the stack file)"
+                )
         return self
+
+
+# How a pool's runners are managed. Ref: ARC docs (actions/actions-runner-controller docs/
+# gha-runner-scale-set-controller/README.md): runner scale sets are the mode GitHub supports;
+# RunnerDeployment + HorizontalRunnerAutoscaler is the community-maintained legacy mode.
+RunnerMode = Literal["runnerDeployment", "scaleSet"]
+
+
+class ScaleSetsConfig(ConfigModel):
+    """Runner scale sets (ARC's gha-runner-scale-set charts) beside the RunnerDeployment pools."""
+
+    default_mode: RunnerMode = Field(
+        default="runnerDeployment",
+        description="The mode of every pool that names none (pools[].mode): runnerDeployment "
+        "(legacy ARC, HorizontalRunnerAutoscaler) or scaleSet. The scale-set controller is "
+        "installed only where the stack has a scale-set pool.",
+    )
+    controller_replicas: int = Field(
+        default=2,
+        ge=1,
+        le=5,
+        description="Scale-set controller replicas; above 1 the chart turns leader election on.",
+    )
 
 
 class ControllerConfig(ConfigModel):
@@ -464,6 +508,10 @@ class StackConfig(ConfigModel):
     github: GitHubConfig = Field(default_factory=GitHubConfig, description="GitHub auth.")
     controller: ControllerConfig = Field(
         default_factory=ControllerConfig, description="actions-runner-controller."
+    )
+    scale_sets: ScaleSetsConfig = Field(
+        default_factory=ScaleSetsConfig,
+        description="Runner scale sets: the default pool mode and the scale-set controller.",
     )
     teams: dict[TeamName, TeamAllowance] = Field(
         default_factory=dict,

@@ -71,6 +71,7 @@ __all__ = [
 class PoolOverride(ConfigModel):
     """What one environment may change on a pool. Merged onto the pool before validation."""
 
+    mode: Any = None
     group: Any = None
     labels: Any = None
     runner_image: Any = None
@@ -305,8 +306,14 @@ def _validate_pool(
     found: dict[tuple[str, str, str], list[str]] = {}  # (path, value, expected) -> environments
     for env, override in checks.items():
         current = env == stack.environment
+        merged = _deep_merge(base, override)
+        mode = merged.get("mode") or stack.scale_sets.default_mode
         validation_context = {
             "team": team,
+            # The pool's mode (its own, else the stack's default): nested models check what the
+            # mode supports (Autoscaling refuses HRA-only keys for a scale set).
+            "mode": mode if isinstance(mode, str) else None,
+            "default_mode": stack.scale_sets.default_mode,
             "instance_type": stack.node_group.instance_type,
             # The current stack's facts; other environments are checked by their own stack.
             "allowance": allowance if current else None,
@@ -316,7 +323,7 @@ def _validate_pool(
             "allowed_registries": context.allowed_registries(stack) if current else None,
         }
         try:
-            spec = PoolSpec.model_validate(_deep_merge(base, override), context=validation_context)
+            spec = PoolSpec.model_validate(merged, context=validation_context)
         except ValidationError as exc:
             # problems_from_validation_error yields one problem per error, in order.
             rendered = problems_from_validation_error(exc, source=source, model=PoolSpec)

@@ -102,11 +102,15 @@ def release_specs(resources: Iterable[CapturedResource]) -> list[ReleaseSpec]:
         if resource.type != RELEASE_TYPE:
             continue
         inputs = _integral(resource.plain_inputs(mask=MASK))
+        # An OCI chart is given as its full reference (oci://<registry>/<path>/<chart>).
+        chart = str(inputs["chart"])
+        if chart.startswith("oci://"):
+            chart = chart.rsplit("/", 1)[-1]
         specs.append(
             ReleaseSpec(
                 resource=resource.name,
                 name=str(inputs.get("name") or resource.name),
-                chart=str(inputs["chart"]),
+                chart=chart,
                 version=str(inputs["version"]),
                 namespace=str(inputs.get("namespace") or "default"),
                 values=inputs.get("values") or {},

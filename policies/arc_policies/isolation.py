@@ -339,6 +339,23 @@ def _binding_findings(props: dict[str, Any], namespace: str) -> Iterator[Finding
             )
 
 
+# The gha-runner-scale-set chart puts the scale-set controller's own Role (manager_role.yaml:
+# pods, secrets, ServiceAccounts, Roles and RoleBindings of the scale set) in the runner namespace,
+# bound by its manager RoleBinding to the controller's ServiceAccount in the controller's namespace
+# only (that binding is still checked). It is not the hooks' Role: nothing in the pool is bound to it.
+SCALE_SET_MANAGER_ROLE_LABELS = {
+    "app.kubernetes.io/part-of": "gha-rs",
+    "app.kubernetes.io/component": "manager-role",
+}
+
+
+def _is_scale_set_manager_role(props: dict[str, Any]) -> bool:
+    labels = get(props, "metadata", "labels")
+    return isinstance(labels, Mapping) and all(
+        labels.get(key) == value for key, value in SCALE_SET_MANAGER_ROLE_LABELS.items()
+    )
+
+
 def check_hooks_rbac(
     typ: str, props: dict[str, Any], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
@@ -349,6 +366,8 @@ def check_hooks_rbac(
         return
     if typ == ROLE_BINDING:
         yield from _binding_findings(props, namespace)
+        return
+    if _is_scale_set_manager_role(props):
         return
     allowed: Mapping[str, Any] = config["allowedRules"]
     for index, rule in enumerate(as_list(get(props, "rules"))):
@@ -381,7 +400,8 @@ HOOKS_RBAC = Rule(
     description="Roles in runner namespaces grant no more than the runner container hooks check "
     "for (pods get/list/create/delete, pods/exec get/create, pods/log get/list/watch, secrets "
     "get/list/create/delete; core group only, no wildcards); RoleBindings there bind no "
-    "ClusterRole, no group and never the default ServiceAccount.",
+    "ClusterRole, no group and never the default ServiceAccount. The scale-set controller's "
+    "manager Role, which the gha-runner-scale-set chart puts there, is not the hooks' Role.",
     remediation="use the package's container_hooks_rbac; job pods run as the default "
     "ServiceAccount, which must keep no rights",
     resource_types=frozenset({ROLE, ROLE_BINDING}),
