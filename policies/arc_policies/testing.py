@@ -130,7 +130,10 @@ def run_resource_policy(
     args = ResourceValidationArgs(typ, props, urn, name, _options(protect), None, config or {})
     try:
         policy.validate(args, report)
-    except UnknownValueError as exc:  # the engine turns this into an advisory note, not a violation
+    # pulumi_policy reports this as a diagnostic "can't run policy ... during preview" at the
+    # advisory level, never a violation; the review calls it skipped (advisory = an advisory rule's
+    # violation, one meaning everywhere).
+    except UnknownValueError as exc:
         found.append(Skipped(policy.name, exc.message))
     return found
 
