@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from arc_eks.review import helm_render
 from policies.arc_policies import registry, scale_sets
 from policies.arc_policies._support import Rule, plain
 from policies.arc_policies.testing import (
@@ -128,6 +129,21 @@ def test_every_resource_rule_reads_every_kind(rendered: dict[str, Any], kind: st
             assert ARS not in rule.resource_types
             continue
         assert KINDS[kind] in rule.resource_types, rule.name
+
+
+def test_the_type_is_the_one_the_review_gives_the_rendered_set(rendered: dict[str, Any]) -> None:
+    spec = helm_render.ReleaseSpec(
+        "payments-build", "payments-build", "gha-runner-scale-set", VERSION, NAMESPACE, {}
+    )
+    obj = helm_render.RenderedObject(spec, "autoscalingrunnerset.yaml", rendered)
+    assert helm_render.captured(obj, "urn:release").type == ARS
+    assert ARS == "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
+
+
+def test_rule_settings_are_described() -> None:
+    for rule in scale_sets.RULES:
+        for key, spec in rule.config.items():
+            assert {"type", "default", "description"} <= set(spec), (rule.name, key)
 
 
 def test_other_kinds_are_not_scale_sets(rendered: dict[str, Any]) -> None:
@@ -251,6 +267,12 @@ PRIVILEGE_CASES: list[tuple[str, Change, str, str]] = [
     (
         "privileged first init container",
         lambda f, p: p["initContainers"][0].update(securityContext=PRIVILEGED),
+        "initContainers[0]",
+        "not 'dind'",
+    ),
+    (
+        "privileged init container named before dind",
+        lambda f, p: p["initContainers"][0].update(name="cache", securityContext=PRIVILEGED),
         "initContainers[0]",
         "not 'dind'",
     ),
@@ -458,6 +480,16 @@ def test_the_container_hooks_may_have_the_token(rendered: dict[str, Any], kind: 
 NOT_HOOKS: list[tuple[str, Change]] = [
     ("hooks env on a sidecar", lambda f, p: p["containers"].append({**SIDECAR, "env": [HOOKS]})),
     (
+        "hooks env on a sidecar named before runner",
+        lambda f, p: p["containers"].append({**SIDECAR, "name": "agent", "env": [HOOKS]}),
+    ),
+    (
+        "a misspelt hooks variable",
+        lambda f, p: p["containers"][0]["env"].append(
+            {"name": "ACTIONS_RUNNER_CONTAINER_HOOK", "value": HOOKS["value"]}
+        ),
+    ),
+    (
         "hooks env on an init container named runner",
         lambda f, p: p["initContainers"].append({**SIDECAR, "name": "runner", "env": [HOOKS]}),
     ),
@@ -502,6 +534,18 @@ def kubernetes_values() -> dict[str, Any]:
     pod["volumes"] = []
     values["containerMode"] = KUBE_MODE
     return values
+
+
+@pytest.mark.parametrize("kind", VALUES_KINDS)
+@pytest.mark.parametrize("mode", ["kubernetes", "kubernetes-novolume"])
+def test_the_charts_kubernetes_modes_may_have_the_token(
+    rendered: dict[str, Any], kind: str, mode: str
+) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        fields["containerMode"] = {"type": mode}
+        pod["automountServiceAccountToken"] = True
+
+    assert found(scale_sets.NO_API_TOKEN, kind, shaped(rendered, kind, change)) == []
 
 
 def test_kubernetes_mode_as_the_chart_renders_it_may_have_the_token() -> None:
@@ -765,6 +809,8 @@ def test_rule_settings_are_checked_against_their_schemas() -> None:
     }
     found_problems = review_policies.config_problems(bad, registry.build_policies())
     assert len(found_problems) == 5, found_problems
+    zero = {scale_sets.MAX_RUNNERS_CAP.name: {"maxRunners": 0, "teamMaxRunners": {"a": 0}}}
+    assert review_policies.config_problems(zero, registry.build_policies()) == []
     for wrong in (
         {scale_sets.MAX_RUNNERS_CAP.name: {"teamMaxRunners": [4]}},
         {scale_sets.NO_PRIVILEGED.name: {"dindImages": "docker:*"}},
@@ -833,9 +879,14 @@ def controller(version: str = VERSION, values: dict[str, Any] | None = None) -> 
     }
 
 
+# Kinds sorted before the AutoscalingRunnerSet's type, for stack items only.
+OTHER_KINDS = {"listener": "kubernetes:actions.github.com/v1alpha1:AutoscalingListener"}
+
+
 def run_stack(rule_name: str, items: list[tuple[str, str, dict[str, Any]]]) -> list[Violation]:
+    types = {**KINDS, **OTHER_KINDS}
     entries = [
-        StackEntry(wire(KINDS[kind]), name, urn_for(KINDS[kind], name), engine_props(inputs))
+        StackEntry(wire(types[kind]), name, urn_for(types[kind], name), engine_props(inputs))
         for kind, name, inputs in items
     ]
     (rule,) = [r for r in registry.STACK_RULES if r.name == rule_name]
@@ -912,6 +963,10 @@ def test_without_a_controller_no_label_is_judged(rendered: dict[str, Any]) -> No
     tagged = release(BASE_VALUES)
     tagged["values"]["image"] = {"tag": "0.13.0"}  # not a chart value of the runner set
     assert in_step([("release", "a", tagged), ("ars", "a/set", old)]) == []
+    unlabelled = copy.deepcopy(rendered)
+    del unlabelled["metadata"]["labels"][scale_sets.VERSION_LABEL]
+    listener = [("release", "c", controller()), ("listener", "l", unlabelled)]
+    assert in_step(listener) == []  # not an AutoscalingRunnerSet
     assert in_step([("release", "c", controller()), ("ars", "a/set", old)]) == [urn("ars", "a/set")]
 
 
@@ -1049,11 +1104,16 @@ def test_a_later_set_sharing_a_service_account_is_found(rendered: dict[str, Any]
 def test_only_scale_sets_with_a_known_account_are_pools(rendered: dict[str, Any]) -> None:
     other = release(BASE_VALUES, chart="some-chart")  # same namespace and ServiceAccount
     other["name"] = other["values"]["runnerScaleSetName"] = "other"
+    legacy = release(BASE_VALUES, chart="actions-runner-controller")
+    legacy["name"] = legacy["values"]["runnerScaleSetName"] = "legacy"
+    listener = ars_named(rendered, "listener", "build-runner")
     unknown = ars_named(rendered, "deploy", UNKNOWN_SENTINELS["string"])
     unknown_too = ars_named(rendered, "lint", UNKNOWN_SENTINELS["string"])
     items = [
         ("release", "first", release(BASE_VALUES)),
         ("release", "other", other),
+        ("release", "legacy", legacy),
+        ("listener", "listener", listener),
         ("ars", "deploy", unknown),
         ("ars", "lint", unknown_too),
     ]

@@ -76,7 +76,7 @@ GENERATED_ACCOUNT = (
 )
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 MAX_INT32 = 2**31 - 1
-_EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
+_EXACT_VERSION = re.compile(r"v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
 
 
 def pin_problem(image: Any) -> str | None:
@@ -675,7 +675,7 @@ def version_allowed(resource_version: Any, build_version: str) -> bool:
 
 def is_exact_version(version: Any) -> bool:
     """An exact chart version (`1.2.3`, optionally `v`, a pre-release, build metadata)."""
-    return isinstance(version, str) and _EXACT_VERSION.match(version.strip()) is not None
+    return isinstance(version, str) and _EXACT_VERSION.fullmatch(version.strip()) is not None
 
 
 def _label(resource: StackResource) -> str:
