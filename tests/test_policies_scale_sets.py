@@ -880,7 +880,10 @@ def controller(version: str = VERSION, values: dict[str, Any] | None = None) -> 
 
 
 # Kinds sorted before the AutoscalingRunnerSet's type, for stack items only.
-OTHER_KINDS = {"listener": "kubernetes:actions.github.com/v1alpha1:AutoscalingListener"}
+OTHER_KINDS = {
+    "listener": "kubernetes:actions.github.com/v1alpha1:AutoscalingListener",
+    "mng": "eks:index:ManagedNodeGroup",
+}
 
 
 def run_stack(rule_name: str, items: list[tuple[str, str, dict[str, Any]]]) -> list[Violation]:
@@ -906,7 +909,7 @@ def pool_items(rendered: dict[str, Any], version: str = VERSION) -> list[tuple[s
 
 
 def urn(kind: str, name: str) -> str:
-    return urn_for(KINDS[kind], name)
+    return urn_for({**KINDS, **OTHER_KINDS}[kind], name)
 
 
 def test_charts_in_step_pass(rendered: dict[str, Any]) -> None:
@@ -1136,3 +1139,82 @@ def test_releases_sharing_a_service_account_are_found(rendered: dict[str, Any], 
     assert shared([("release", "first", release(BASE_VALUES)), (kind, "second", by_name)]) == [
         urn(kind, "second")
     ]
+
+
+# --- stack: privileged pods only on marked node groups ---------------------------------------------
+
+
+def node_group(isolation: str | None, *, marked: bool) -> dict[str, Any]:
+    """A managed node group: a runner class (tainted) or, with None, the untainted system group."""
+    labels = {"arc-eks.io/node-role": "runners" if isolation else "system"}
+    if isolation:
+        labels[ISOLATION] = isolation
+    if marked:
+        labels["arc-eks.io/privileged-pods"] = "true"
+    taints = [{"key": ISOLATION, "value": isolation, "effect": "NO_SCHEDULE"}] if isolation else []
+    return {"instanceTypes": ["t3a.large"], "labels": labels, "taints": taints}
+
+
+GROUPS = [
+    ("mng", "system", node_group(None, marked=False)),
+    ("mng", "standard", node_group("standard", marked=False)),
+    ("mng", "privileged", node_group("privileged-payments", marked=True)),
+]
+
+
+def placed(items: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    rule = scale_sets.PRIVILEGED_ON_MARKED_NODES.name
+    return [v.urn or "" for v in run_stack(rule, items)]
+
+
+def test_dind_pools_on_their_marked_group_pass(rendered: dict[str, Any]) -> None:
+    items = [*GROUPS, ("release", "pool", release(BASE_VALUES)), ("ars", "pool/set", rendered)]
+    assert placed(items) == []
+    assert placed([("ars", "pool/set", rendered)]) == []  # no node group in this stack
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_dind_pools_reaching_unmarked_groups_are_found(rendered: dict[str, Any], kind: str) -> None:
+    unmarked = [*GROUPS[:2], ("mng", "privileged", node_group("privileged-payments", marked=False))]
+    assert placed([*unmarked, (kind, "pool", shaped(rendered, kind))]) == [urn(kind, "pool")]
+    anywhere = shaped(rendered, kind, lambda f, p: p.pop("nodeSelector"))
+    assert placed([*GROUPS, ("ars", "first", rendered), (kind, "pool", anywhere)]) == [
+        urn(kind, "pool")  # the untainted system group takes it
+    ]
+    (message,) = [
+        v.message
+        for v in run_stack(
+            scale_sets.PRIVILEGED_ON_MARKED_NODES.name, [*GROUPS, (kind, "pool", anywhere)]
+        )
+    ]
+    assert "['dind']" in message and "'system'" in message
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_later_privileged_container_counts(rendered: dict[str, Any], kind: str) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        UNPRIVILEGED(fields, pod)
+        pod.pop("nodeSelector")
+        pod["containers"].append({**SIDECAR, "securityContext": PRIVILEGED})
+
+    assert placed([*GROUPS, (kind, "pool", shaped(rendered, kind, change))]) == [urn(kind, "pool")]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_unprivileged_pools_or_unknown_groups_are_not_judged(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    def unprivileged(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        UNPRIVILEGED(fields, pod)
+        pod.pop("nodeSelector")
+
+    assert placed([*GROUPS, (kind, "pool", shaped(rendered, kind, unprivileged))]) == []
+    pending = [
+        (
+            "mng",
+            "pending",
+            {**node_group(None, marked=False), "labels": UNKNOWN_SENTINELS["object"]},
+        )
+    ]
+    anywhere = shaped(rendered, kind, lambda f, p: p.pop("nodeSelector"))
+    assert placed([*GROUPS, *pending, (kind, "pool", anywhere)]) == []

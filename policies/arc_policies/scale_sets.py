@@ -52,7 +52,8 @@ from ._support import (
     show,
 )
 from .helm import CHART_V4, RELEASE
-from .isolation import RUNNER_CLASS, check_runner_class
+from .isolation import PRIVILEGED_PLACEMENT, RUNNER_CLASS, _node_groups, check_runner_class
+from .stack import group_fits
 from .workloads import image_problem
 
 AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
@@ -773,6 +774,50 @@ CHARTS_IN_STEP = StackRule(
 )
 
 
+# --- stack: privileged pods only on marked node groups ----------------------------------------------
+
+
+def check_privileged_placement(
+    resources: list[StackResource], config: Mapping[str, Any]
+) -> Iterator[tuple[str | None, str]]:
+    groups = _node_groups(resources)  # the same node groups as the workload rule
+    label, value = config["privilegedNodesLabel"], config["privilegedNodesValue"]
+    for resource in resources:
+        ss = scale_set(resource.type, resource.props)
+        if ss is None or not isinstance(ss.pod, dict):
+            continue
+        privileged = [
+            str(c.name)
+            for c in containers(ss.pod, ss.pod_base)
+            if is_true(get(c.item, "securityContext", "privileged"))
+        ]
+        fits = [(group, group_fits(ss.pod, group)) for group in groups]
+        if not privileged or any(fit is None for _, fit in fits):
+            continue
+        unmarked = [g for g, fit in fits if fit and get(g.props, "labels", label) != value]
+        if unmarked:
+            names = ", ".join(_label(g) for g in unmarked)
+            yield (
+                resource.urn,
+                f"{_label(resource)}: privileged containers {privileged} of {ss.pod_base} can be "
+                f"scheduled on node groups not marked {label}={value} ({names}): a privileged "
+                "container is root on its node and reaches every pod there",
+            )
+
+
+PRIVILEGED_ON_MARKED_NODES = StackRule(
+    name="arc-scale-set-privileged-only-on-marked-node-groups",
+    description="A scale set whose runner pod has a privileged container (the dind sidecar) can "
+    "only be scheduled (nodeSelector, tolerations) on node groups labelled "
+    "arc-eks.io/privileged-pods=true (kubernetes-privileged-only-on-marked-node-groups for the "
+    "other workloads).",
+    remediation=PRIVILEGED_PLACEMENT.remediation,
+    check=check_privileged_placement,
+    config=PRIVILEGED_PLACEMENT.config,
+    severity=Severity.CRITICAL,
+)
+
+
 # --- stack: one ServiceAccount per pool -------------------------------------------------------------
 
 
@@ -839,4 +884,4 @@ RULES = (
     GITHUB_SECRET_BY_NAME,
     NO_DIND_CONTAINER_MODE,
 )
-STACK_RULES = (CHARTS_IN_STEP, ONE_ACCOUNT_PER_POOL)
+STACK_RULES = (CHARTS_IN_STEP, ONE_ACCOUNT_PER_POOL, PRIVILEGED_ON_MARKED_NODES)
