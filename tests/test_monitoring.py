@@ -368,3 +368,41 @@ def test_alert_manager_definition_passes_amtool(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+BOUNDS = {
+    "queueTimeP95Seconds": (30, 3600),
+    "pendingRunnerMinutes": (2, 120),
+    "failedRunners": (1, 100),
+    "poolAtMaxMinutes": (5, 720),
+    "listenerDownMinutes": (1, 60),
+    "reconcileErrorsPer10Minutes": (1, 10000),
+}
+
+
+@pytest.mark.parametrize("key", sorted(BOUNDS))
+def test_threshold_bounds(key: str) -> None:
+    low, high = BOUNDS[key]
+    for accepted in (low, high):
+        MonitoringConfig.model_validate({"alerts": {key: accepted}})
+    for refused in (low - 1, high + 1):
+        with pytest.raises(ValueError, match=key):
+            MonitoringConfig.model_validate({"alerts": {key: refused}})
+
+
+def test_scrape_interval_bounds() -> None:
+    for accepted in (30, 300):
+        MonitoringConfig.model_validate({"scrapeIntervalSeconds": accepted})
+    for refused in (29, 301):
+        with pytest.raises(ValueError, match="scrapeIntervalSeconds"):
+            MonitoringConfig.model_validate({"scrapeIntervalSeconds": refused})
+
+
+def test_chart_service_monitor_alone_is_still_accepted() -> None:
+    run = run_stack(
+        "dev", set_config={"arc-eks:controller": {"replicas": 1, "serviceMonitor": True}}
+    )
+    (release,) = [r for r in run.resources if r.name == "arc-release"]
+    metrics = release.inputs["values"]["metrics"]
+    assert metrics["serviceMonitor"]["enable"] is True
+    assert "proxy" not in metrics  # the chart's monitor scrapes through kube-rbac-proxy
