@@ -156,6 +156,16 @@ def test_other_kinds_are_not_scale_sets(rendered: dict[str, Any]) -> None:
     assert scale_sets.scale_set(ARS, rendered) is not None
 
 
+def test_releases_without_a_chart_name_are_not_scale_sets() -> None:
+    for chart in (None, "", "  "):
+        props = release(BASE_VALUES)
+        if chart is None:
+            del props["chart"]
+        else:
+            props["chart"] = chart
+        assert scale_sets.scale_set(RELEASE, props) is None, chart
+
+
 def test_other_charts_are_not_scale_sets(rendered: dict[str, Any]) -> None:
     bad = copy.deepcopy(BASE_VALUES)
     bad["template"]["spec"]["hostNetwork"] = True
@@ -186,6 +196,11 @@ IMAGE_CASES: list[tuple[str, Change, str]] = [
         "second container",
         lambda f, p: p["containers"].append({**SIDECAR, "image": "fluent/fluent-bit:latest"}),
         "containers[1].image",
+    ),
+    (
+        "versionless tag behind a registry port",
+        lambda f, p: p["containers"][0].update(image="registry.example.com:5000/runner:stable"),
+        "containers[0].image",
     ),
     (
         "runner without a tag",
@@ -347,6 +362,19 @@ def test_dind_sidecar_from_a_registry_mirror_or_by_digest_passes(
     only_mine = {"dindImages": ["registry.example.com/dind:*"]}
     assert found(scale_sets.NO_PRIVILEGED, kind, shaped(rendered, kind), **only_mine) == [
         pod_path(kind, "initContainers[1].securityContext.privileged")
+    ]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_unknown_init_containers_do_not_hide_the_runner(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        pod["initContainers"] = UNKNOWN_SENTINELS["array"]
+        pod["containers"][0]["securityContext"] = PRIVILEGED
+
+    assert found(scale_sets.NO_PRIVILEGED, kind, shaped(rendered, kind, change)) == [
+        pod_path(kind, "containers[0].securityContext.privileged")
     ]
 
 
@@ -610,6 +638,15 @@ def test_max_runners_within_the_team_cap(rendered: dict[str, Any], kind: str) ->
     unlabelled = with_team(shaped(rendered, kind, runners(6)), kind, None)
     assert found(cap, kind, unlabelled, maxRunners=5, **TEAM_CAPS) == [f"{ROOT[kind]}.maxRunners"]
     assert "environment's cap of 5" in problems(cap, kind, unlabelled, maxRunners=5)[0]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_cap_of_zero_is_a_cap(rendered: dict[str, Any], kind: str) -> None:
+    cap = scale_sets.MAX_RUNNERS_CAP
+    unlisted = with_team(shaped(rendered, kind, runners(0, 0)), kind, "data")
+    assert found(cap, kind, unlisted, maxRunners=0) == []
+    over = with_team(shaped(rendered, kind, runners(1, 0)), kind, "data")
+    assert found(cap, kind, over, maxRunners=0) == [f"{ROOT[kind]}.maxRunners"]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -1188,6 +1225,24 @@ def test_dind_pools_reaching_unmarked_groups_are_found(rendered: dict[str, Any],
         )
     ]
     assert "['dind']" in message and "'system'" in message
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_later_scale_set_is_judged_after_one_that_passes(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    def unprivileged(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        UNPRIVILEGED(fields, pod)
+        pod.pop("nodeSelector")
+
+    anywhere = shaped(rendered, kind, lambda f, p: p.pop("nodeSelector"))
+    items = [
+        *GROUPS,
+        ("release", "pending", {**release(BASE_VALUES), "values": UNKNOWN_SENTINELS["object"]}),
+        (kind, "first", shaped(rendered, kind, unprivileged)),
+        (kind, "pool", anywhere),
+    ]
+    assert placed(items) == [urn(kind, "pool")]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
