@@ -166,6 +166,29 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
         opts=in_cluster,
     )
 
+    handles = ClusterHandles(
+        cluster_name=cluster_name,
+        oidc_provider_arn=cluster.oidc_provider_arn,
+        oidc_issuer=cluster.oidc_issuer,
+        k8s_provider=k8s_provider,
+        region=aws.get_region_output().region,
+        account_id=aws.get_caller_identity_output().account_id,
+    )
+    # The scale-set controller only where a pool needs it; beside the legacy controller.
+    scale_sets: ScaleSetInputs | None = None
+    scale_set_release: pulumi.Resource | None = None
+    if any(p.spec.is_scale_set for p in pools):
+        scale_set_controller = ScaleSetController(
+            "scale-sets",
+            ScaleSetControllerArgs(
+                replicas=stack.scale_sets.controller_replicas,
+                log_format=stack.controller.log_format,
+            ),
+            opts=in_cluster,
+        )
+        scale_sets = ScaleSetInputs(controller=[scale_set_controller.release], secrets=secrets)
+        scale_set_release = scale_set_controller.release
+
     # Scraping and alert rules (stack `monitoring:`; nothing with mode none).
     monitoring = (
         ArcMonitoring(
@@ -177,6 +200,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
                 private_subnet_ids=network.private_subnet_ids,
                 k8s_provider=k8s_provider,
                 depends_on=[controller.release],
+                scale_set_controller=scale_set_release,
                 tags=tags,
             ),
         )
@@ -184,26 +208,6 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
         else None
     )
 
-    handles = ClusterHandles(
-        cluster_name=cluster_name,
-        oidc_provider_arn=cluster.oidc_provider_arn,
-        oidc_issuer=cluster.oidc_issuer,
-        k8s_provider=k8s_provider,
-        region=aws.get_region_output().region,
-        account_id=aws.get_caller_identity_output().account_id,
-    )
-    # The scale-set controller only where a pool needs it; beside the legacy controller.
-    scale_sets: ScaleSetInputs | None = None
-    if any(p.spec.is_scale_set for p in pools):
-        scale_set_controller = ScaleSetController(
-            "scale-sets",
-            ScaleSetControllerArgs(
-                replicas=stack.scale_sets.controller_replicas,
-                log_format=stack.controller.log_format,
-            ),
-            opts=in_cluster,
-        )
-        scale_sets = ScaleSetInputs(controller=[scale_set_controller.release], secrets=secrets)
     result = build_runner_pools(
         pools,
         stack=stack,

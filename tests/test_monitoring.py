@@ -14,13 +14,17 @@ import yaml
 
 from arc_eks import versions
 from arc_eks.builders import monitoring as mon
+from arc_eks.builders import scale_set as ss
 from arc_eks.builders.helm_values import ARC_NAMESPACE, arc_controller_values
 from arc_eks.builders.monitoring_rules import rule_groups, rules_file_yaml
 from arc_eks.config.monitoring import AlertThresholds, MonitoringConfig
+from arc_eks.resource_graph import in_cluster_order_problems
 from arc_eks.review import artifacts as review_artifacts
-from arc_eks.review import charts
+from arc_eks.review import charts, helm_render
 from arc_eks.review import run as review
+from arc_eks.review.offline import ProgramRun
 from tests.conftest import FIXTURE_PROJECT, run_stack
+from tests.program_fixtures import pool, run_fixture, write_teams
 from tests.test_stack_config import _error_of
 
 CHART_CACHE = charts.cache_dir_of(Path(__file__).resolve().parents[1])
@@ -168,7 +172,54 @@ def test_operator_mode_review_validates_every_object(operator_review: review.Rev
         for r in operator_review.resources
         if r.type.startswith("kubernetes:monitoring.coreos.com/")
     }
-    assert kinds == {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
+    # No scale-set pool in this stack: no scale-set controller, no PodMonitors in its namespace.
+    assert kinds == {"ServiceMonitor", "PrometheusRule"}
+
+
+# --- scale-set controller and listeners -------------------------------------------------------
+
+SCALE_SET_TEAMS = {"alpha": [pool("build", "dind", mode="scaleSet"), pool("old", "dind")]}
+
+
+@pytest.fixture(scope="module")
+def scale_set_run(tmp_path_factory: pytest.TempPathFactory) -> ProgramRun:
+    teams = write_teams(tmp_path_factory.mktemp("teams"), SCALE_SET_TEAMS)
+    return run_fixture(teams, monitoring={"mode": "prometheusOperator"})
+
+
+def test_pod_monitors_come_with_the_scale_set_controller(scale_set_run: ProgramRun) -> None:
+    release = scale_set_run.one("kubernetes:helm.sh/v3:Release", "scale-sets-release")
+    monitors = scale_set_run.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor")
+    assert sorted(m.name for m in monitors) == [
+        "monitoring-arc-scale-set-controller",
+        "monitoring-arc-scale-set-listeners",
+    ]
+    for monitor in monitors:
+        assert monitor.inputs["metadata"]["namespace"] == ss.SCALE_SET_CONTROLLER_NAMESPACE
+        assert release.urn in monitor.dependencies  # its namespace exists after the release
+    assert [p.render() for p in in_cluster_order_problems(scale_set_run.resources)] == []
+
+
+def test_scale_set_pod_monitor_selects_the_rendered_controller(scale_set_run: ProgramRun) -> None:
+    rendered = helm_render.render_all(scale_set_run.resources)
+    assert rendered.errors == []
+    (deployment,) = [
+        o.manifest
+        for o in rendered.objects
+        if o.kind == "Deployment"
+        and o.manifest["metadata"].get("namespace") == ss.SCALE_SET_CONTROLLER_NAMESPACE
+    ]
+    monitor = mon.scale_set_controller_pod_monitor(interval_seconds=30, labels={})
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    template = deployment["spec"]["template"]
+    assert selector.items() <= template["metadata"]["labels"].items()
+    (manager,) = template["spec"]["containers"]
+    port = {p["name"]: p["containerPort"] for p in manager["ports"]}
+    assert port[monitor["spec"]["podMetricsEndpoints"][0]["port"]] == mon.SCALE_SET_METRICS_PORT
+    # The listeners it creates serve the same port and path (the listener PodMonitor's).
+    assert f"--listener-metrics-addr=:{mon.SCALE_SET_METRICS_PORT}" in manager["args"]
+    assert f"--listener-metrics-endpoint={mon.SCALE_SET_METRICS_PATH}" in manager["args"]
+    assert f"--metrics-addr=:{mon.SCALE_SET_METRICS_PORT}" in manager["args"]
 
 
 # --- Prometheus Operator objects --------------------------------------------------------------

@@ -9,9 +9,10 @@ Facts these objects rest on (read in the upstream source, never guessed):
   app.kubernetes.io/name and app.kubernetes.io/instance (both `actions-runner-controller` for
   this program's release) and a port named `metrics-port` (8443); without kube-rbac-proxy the
   manager serves plain HTTP /metrics there (deployment.yaml; helm_values `plain_metrics`).
-- chart gha-runner-scale-set-controller 0.14.2 (deployment.yaml): with `metrics` set, the manager
-  pod has a container port named `metrics` and the labels app.kubernetes.io/part-of:
-  gha-rs-controller, app.kubernetes.io/component: controller-manager.
+- chart gha-runner-scale-set-controller 0.14.2 (deployment.yaml): with `metrics` set (the
+  program's controller release sets it: builders/scale_set.py), the manager pod has a container
+  port named `metrics` and the labels app.kubernetes.io/part-of: gha-rs-controller,
+  app.kubernetes.io/component: controller-manager.
 - ARC gha-runner-scale-set-0.14.2 controllers/actions.github.com/resourcebuilder.go: listener
   pods run in the controller's namespace with app.kubernetes.io/component:
   runner-scale-set-listener, actions.github.com/scale-set-name and -namespace labels, and a
@@ -25,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from arc_eks.builders import scale_set
 from arc_eks.builders.helm_values import ARC_NAMESPACE
 from arc_eks.builders.monitoring_rules import SCALE_SET_NAME_LABEL, SCALE_SET_NAMESPACE_LABEL
 
@@ -39,17 +41,12 @@ LEGACY_SELECTOR = {
 }
 LEGACY_METRICS_PORT = "metrics-port"
 
-# The scale-set controller's namespace. Issue 13 (runner scale sets) owns the controller release;
-# this is the namespace ARC's documentation installs it in, and must be the one that release uses.
-SCALE_SET_CONTROLLER_NAMESPACE = "arc-systems"
-# The scale-set controller chart's `metrics` values (metrics.controllerManagerAddr / listenerAddr /
-# listenerEndpoint; values.yaml of chart 0.14.2 documents these three). Port 8080 on both.
-SCALE_SET_METRICS_PORT = 8080
-SCALE_SET_METRICS_VALUES = {
-    "controllerManagerAddr": f":{SCALE_SET_METRICS_PORT}",
-    "listenerAddr": f":{SCALE_SET_METRICS_PORT}",
-    "listenerEndpoint": "/metrics",
-}
+# The scale-set controller's namespace (its listeners run there too) and metrics port: the
+# controller release sets `metrics` (controllerManagerAddr / listenerAddr / listenerEndpoint)
+# from these (arc_eks/builders/scale_set.py).
+SCALE_SET_CONTROLLER_NAMESPACE = scale_set.SCALE_SET_CONTROLLER_NAMESPACE
+SCALE_SET_METRICS_PORT = scale_set.SCALE_SET_METRICS_PORT
+SCALE_SET_METRICS_PATH = scale_set.LISTENER_METRICS_ENDPOINT
 SCALE_SET_CONTROLLER_SELECTOR = {
     "app.kubernetes.io/part-of": "gha-rs-controller",
     "app.kubernetes.io/component": "controller-manager",
@@ -119,7 +116,7 @@ def _pod_monitor(
 ) -> dict[str, Any]:
     endpoint: dict[str, Any] = {
         "port": SCALE_SET_PORT_NAME,
-        "path": "/metrics",
+        "path": SCALE_SET_METRICS_PATH,
         "interval": f"{interval_seconds}s",
         "honorLabels": True,
     }
@@ -173,15 +170,25 @@ def prometheus_rule(groups: list[dict[str, Any]], *, labels: dict[str, str]) -> 
 
 
 def operator_objects(
-    *, interval_seconds: int, labels: dict[str, str], groups: list[dict[str, Any]]
+    *,
+    interval_seconds: int,
+    labels: dict[str, str],
+    groups: list[dict[str, Any]],
+    scale_sets: bool = True,
 ) -> list[dict[str, Any]]:
-    """Every Prometheus Operator object of monitoring.mode prometheusOperator."""
-    return [
+    """Every Prometheus Operator object of monitoring.mode prometheusOperator. The PodMonitors
+    live in the scale-set controller's namespace: only with `scale_sets` (the stack has that
+    controller, hence the namespace)."""
+    objects = [
         legacy_service_monitor(interval_seconds=interval_seconds, labels=labels),
-        scale_set_controller_pod_monitor(interval_seconds=interval_seconds, labels=labels),
-        listener_pod_monitor(interval_seconds=interval_seconds, labels=labels),
         prometheus_rule(groups, labels=labels),
     ]
+    if scale_sets:
+        objects[1:1] = [
+            scale_set_controller_pod_monitor(interval_seconds=interval_seconds, labels=labels),
+            listener_pod_monitor(interval_seconds=interval_seconds, labels=labels),
+        ]
+    return objects
 
 
 def _keep(source_labels: list[str], regex: str) -> dict[str, Any]:
@@ -199,6 +206,7 @@ def amp_scrape_configuration(*, interval_seconds: int) -> str:
         return {
             "job_name": job,
             "honor_labels": True,
+            "metrics_path": SCALE_SET_METRICS_PATH,
             "kubernetes_sd_configs": pod_role,
             "relabel_configs": [
                 *keeps,

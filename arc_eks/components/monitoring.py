@@ -44,7 +44,10 @@ class ArcMonitoringArgs:
     """Where the scraper's network interfaces go (at least two Availability Zones)."""
     k8s_provider: k8s.Provider
     depends_on: Sequence[pulumi.Resource] = ()
-    """The controllers' releases: their metrics endpoints exist after them."""
+    """The legacy controller's release: its metrics Service exists after it."""
+    scale_set_controller: pulumi.Resource | None = None
+    """The scale-set controller's release, when the stack has scale-set pools: the PodMonitors
+    go into its namespace, after it."""
     tags: dict[str, str] | None = None
 
 
@@ -62,12 +65,17 @@ class ArcMonitoring(pulumi.ComponentResource):
         config = args.config
         groups = rule_groups(config.alerts)
         if config.mode == "prometheusOperator":
+            scale_sets = args.scale_set_controller
             for manifest in operator_objects(
                 interval_seconds=config.scrape_interval_seconds,
                 labels=dict(config.resource_labels),
                 groups=groups,
+                scale_sets=scale_sets is not None,
             ):
                 meta = manifest["metadata"]
+                waits = list(args.depends_on)
+                if manifest["kind"] == "PodMonitor" and scale_sets is not None:
+                    waits.append(scale_sets)
                 k8s.apiextensions.CustomResource(
                     f"{name}-{meta['name']}",
                     api_version=manifest["apiVersion"],
@@ -75,9 +83,7 @@ class ArcMonitoring(pulumi.ComponentResource):
                     metadata=meta,
                     spec=manifest["spec"],
                     opts=pulumi.ResourceOptions(
-                        parent=self,
-                        providers=[args.k8s_provider],
-                        depends_on=list(args.depends_on),
+                        parent=self, providers=[args.k8s_provider], depends_on=waits
                     ),
                 )
         elif config.mode == "ampScraper":
@@ -111,7 +117,13 @@ class ArcMonitoring(pulumi.ComponentResource):
                 interval_seconds=args.config.scrape_interval_seconds
             ),
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[
+                    *args.depends_on,
+                    *([args.scale_set_controller] if args.scale_set_controller else []),
+                ],
+            ),
         )
         aws.amp.RuleGroupNamespace(
             f"{name}-rules",
