@@ -102,14 +102,23 @@ TARGETS = (
             "tests/test_teams_config.py",
         ),
     ),
-    # Added by other issues; their own tests reach them (slow: whole programs under mocks).
-    Target("access", "arc_eks/access.py", ("tests/test_cluster_access.py",)),
+    # The unit tests first (fast, and `-x` stops at the first failure), then the whole-program
+    # tests under Pulumi mocks that check the same code wired in.
+    Target(
+        "access",
+        "arc_eks/access.py",
+        ("tests/test_access_rules.py", "tests/test_cluster_access.py"),
+    ),
     Target(
         "network_policy",
         "arc_eks/builders/network_policy.py",
-        ("tests/test_isolation.py",),
+        ("tests/test_network_policy_documents.py", "tests/test_isolation.py"),
     ),
-    Target("admission", "arc_eks/builders/admission.py", ("tests/test_isolation.py",)),
+    Target(
+        "admission",
+        "arc_eks/builders/admission.py",
+        ("tests/test_admission_policy.py", "tests/test_isolation.py"),
+    ),
 )
 
 
