@@ -10,10 +10,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
+from arc_eks.config.loader import GitHubSecrets
 from arc_eks.config.stack import StackConfig
 from arc_eks.config.teams import load_team_pools
-from arc_eks.pools import PoolsResult, build_runner_pools
-from arc_eks.review.offline import ArcMocks, ProgramRun, run_program
+from arc_eks.pools import PoolsResult, ScaleSetInputs, build_runner_pools
+from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, ArcMocks, ProgramRun, run_program
 from tests.pool_fixtures import (
     ISSUER,
     TEAMS_DIR,
@@ -30,6 +31,19 @@ POLICY = "aws:iam/rolePolicy:RolePolicy"
 SA = "kubernetes:core/v1:ServiceAccount"
 
 
+def _scale_sets(provider: pulumi.ProviderResource) -> ScaleSetInputs:
+    """A stand-in for the scale-set controller release, and the stack's token as a secret."""
+    controller = k8s.core.v1.ConfigMap(
+        "scale-set-controller", opts=pulumi.ResourceOptions(provider=provider)
+    )
+    secrets = GitHubSecrets(
+        token=pulumi.Output.secret(f"{OFFLINE_SECRET_PREFIX}token"),
+        app_private_key=None,
+        webhook_secret=None,
+    )
+    return ScaleSetInputs(controller=[controller], secrets=secrets)
+
+
 def _run(
     teams_dir: Path, stack: StackConfig, results: list[PoolsResult] | None = None
 ) -> ProgramRun:
@@ -40,7 +54,13 @@ def _run(
         controller = k8s.core.v1.ConfigMap(
             "arc-controller", opts=pulumi.ResourceOptions(provider=cluster.k8s_provider)
         )
-        result = build_runner_pools(pools, stack=stack, cluster=cluster, depends_on=[controller])
+        result = build_runner_pools(
+            pools,
+            stack=stack,
+            cluster=cluster,
+            depends_on=[controller],
+            scale_sets=_scale_sets(cluster.k8s_provider),
+        )
         if results is not None:
             results.append(result)
 
@@ -139,7 +159,15 @@ def test_cross_account_statement_principal_is_the_pool_role() -> Any:
     stack = stack_config("dev")
     pools = load_team_pools(TEAMS_DIR, stack)
     cluster = fake_cluster()
-    results.append(build_runner_pools(pools, stack=stack, cluster=cluster, depends_on=[]))
+    results.append(
+        build_runner_pools(
+            pools,
+            stack=stack,
+            cluster=cluster,
+            depends_on=[],
+            scale_sets=_scale_sets(cluster.k8s_provider),
+        )
+    )
     statements = results[0].cross_account_bucket_statements["data-platform-images/partner-exchange"]
 
     def check(rendered: list[dict[str, Any]]) -> None:

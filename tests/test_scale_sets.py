@@ -504,3 +504,55 @@ def test_the_rendered_scale_sets_reach_the_policy_pack(
     changed = [unlabelled(r) if r is managers[0] else r for r in everything]
     found = _hooks_findings(changed)
     assert found and all(managers[0].name in m for m in found)
+
+
+# --- migration: one pool changes mode -----------------------------------------------------------
+
+
+def _snapshot(run: ProgramRun) -> dict[str, dict[str, Any]]:
+    return {r.urn: r.plain_inputs() for r in run}
+
+
+def test_switching_one_pool_changes_only_that_pools_resources(tmp_path: Path) -> None:
+    images = {"allowedRegistries": ["ghcr.io", "docker.io"]}
+    teams = {
+        "alpha": [pool("build", "dind"), pool("lint"), pool("new", mode="scaleSet")],
+        "beta": [pool("test", "dind")],
+    }
+    before = _snapshot(run_fixture(write_teams(tmp_path / "before", teams), images=images))
+    teams["alpha"][0] = pool("build", "dind", mode="scaleSet")
+    after = _snapshot(run_fixture(write_teams(tmp_path / "after", teams), images=images))
+
+    removed, added = set(before) - set(after), set(after) - set(before)
+    changed = {urn for urn in set(before) & set(after) if before[urn] != after[urn]}
+    # out: the pool's RunnerDeployment and autoscaler; in: its scale set; nothing else moves
+    assert {urn.rsplit("::", 1)[1] for urn in removed} == {
+        "alpha-build",
+        "alpha-build-runners",
+        "alpha-build-autoscaler",
+    }
+    assert {urn.rsplit("::", 1)[1] for urn in added} == {"alpha-build", "alpha-build-scale-set"}
+    assert changed == set()
+    # its identity stays: the same ServiceAccount and IAM role, unchanged
+    kept = [u for u in before if u.endswith(("::alpha-build-sa", "::alpha-build-role"))]
+    assert kept and all(u in after and after[u] == before[u] for u in kept)
+
+
+def test_the_first_scale_set_pool_also_brings_the_controller_and_credentials(
+    tmp_path: Path,
+) -> None:
+    teams = {"alpha": [pool("build", "dind"), pool("lint")], "beta": [pool("test")]}
+    before = _snapshot(run_fixture(write_teams(tmp_path / "before", teams)))
+    teams["alpha"][1] = pool("lint", mode="scaleSet")
+    after = _snapshot(run_fixture(write_teams(tmp_path / "after", teams)))
+    added = {urn.rsplit("::", 1)[1] for urn in set(after) - set(before)}
+    assert added == {
+        "scale-sets",
+        "scale-sets-ns",
+        "scale-sets-release",
+        "runners-alpha-github-config",
+        "alpha-lint",
+        "alpha-lint-scale-set",
+    }
+    changed = {u for u in set(before) & set(after) if before[u] != after[u]}
+    assert changed == set()
