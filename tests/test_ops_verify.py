@@ -10,6 +10,7 @@ the code under test. In-cluster checks run the official client against a fake AP
 from __future__ import annotations
 
 import base64
+import dataclasses
 import fnmatch
 import gzip
 import io
@@ -23,13 +24,15 @@ import pytest
 import yaml
 from botocore.exceptions import ClientError
 
+from arc_eks import versions
 from arc_eks.builders.iam import irsa_trust_policy
 from arc_eks.builders.s3_grants import pool_permission_policy
+from arc_eks.builders.scale_set import scale_set_name
 from arc_eks.components.cluster import CONTROL_PLANE_LOG_TYPES
 from arc_eks.components.irsa_service_account import role_name
 from arc_eks.ops import verify
 from arc_eks.ops.checks import Aws, Report, Status
-from arc_eks.ops.kube import ARC_GROUP, InCluster, helm_releases
+from arc_eks.ops.kube import ARC_GROUP, HelmRelease, InCluster, helm_releases
 from arc_eks.ops.stackfile import StackExpectations, load_expectations
 from tests.fake_kube import FakeKube, serve
 from tests.ops_fixtures import ACCOUNT, REGION, account, answer, aws_session, write_project
@@ -715,3 +718,85 @@ def test_cli_reads_outputs_from_a_file_or_stdin(
     assert code == 0, document
     assert document["command"] == "verify" and document["failed"] is False
     assert not [c for c in document["checks"] if c["name"].startswith("runners/")]
+
+
+def _with_scale_set(expected: StackExpectations) -> StackExpectations:
+    first, *rest = expected.pools
+    spec = first.spec.model_copy(update={"mode": "scaleSet"})
+    return dataclasses.replace(expected, pools=[dataclasses.replace(first, spec=spec), *rest])
+
+
+def _scale_set_state(expected: StackExpectations, *, chart_version: str) -> FakeKube:
+    fake = cluster_state(expected)
+    (controller,) = [r for r in helm_releases(scale_sets=True) if r not in helm_releases()]
+    ns = controller.namespace
+    fake.add(
+        f"/apis/apps/v1/namespaces/{ns}/deployments",
+        {
+            "metadata": {
+                "name": controller.name,
+                "labels": {"app.kubernetes.io/instance": controller.name},
+            },
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {}},
+                "template": {"metadata": {}, "spec": {"containers": []}},
+            },
+            "status": {"replicas": 2, "readyReplicas": 2},
+        },
+    )
+    fake.add(
+        f"/api/v1/namespaces/{ns}/secrets",
+        helm_secret(controller, version=controller.version, crds=[], manifest_crds=[]),
+    )
+    pool = expected.pools[0]
+    runners = f"runners-{pool.team}"
+    release = HelmRelease(
+        scale_set_name(pool), runners, versions.SCALE_SET_CHART, versions.SCALE_SET_CHART_VERSION
+    )
+    fake.add(
+        f"/api/v1/namespaces/{runners}/secrets",
+        helm_secret(release, version=chart_version, crds=[], manifest_crds=[]),
+    )
+    fake.add(
+        f"/apis/actions.github.com/v1alpha1/namespaces/{runners}/autoscalingrunnersets",
+        {
+            "apiVersion": "actions.github.com/v1alpha1",
+            "kind": "AutoscalingRunnerSet",
+            "metadata": {"name": scale_set_name(pool)},
+            "status": {"currentRunners": 2, "runningEphemeralRunners": 2},
+        },
+    )
+    return fake
+
+
+def test_a_scale_set_pool_is_verified_by_its_release_and_runner_set(
+    expected: StackExpectations,
+) -> None:
+    scale = _with_scale_set(expected)
+    pool = scale.pools[0]
+    fake = _scale_set_state(scale, chart_version=versions.SCALE_SET_CHART_VERSION)
+    with serve(fake) as url:
+        found = in_cluster(scale, fake, url)
+    failures = {k: v for k, v in found.items() if v[0] is not Status.OK}
+    assert not failures, failures
+    assert found["controllers/gha-rs-controller"][0] is Status.OK
+    assert found[f"helm-release/{scale_set_name(pool)}"][0] is Status.OK
+    status, detail = found[f"runners/{pool.key}"]
+    assert status is Status.OK and detail.startswith("2 runner(s): 2 running, 0 pending, 0 failed")
+    # no RunnerDeployment is asked for a scale-set pool
+    assert not any(f"runnerdeployments/{pool.name}" in r for r in fake.requests)
+
+    fake = _scale_set_state(scale, chart_version="0.13.0")
+    ars = f"/apis/actions.github.com/v1alpha1/namespaces/runners-{pool.team}/autoscalingrunnersets"
+    del fake.objects[f"{ars}/{scale_set_name(pool)}"]
+    with serve(fake) as url:
+        found = in_cluster(scale, fake, url)
+    status, detail = found[f"helm-release/{scale_set_name(pool)}"]
+    assert status is Status.FAIL and "chart gha-runner-scale-set 0.13.0; pinned" in detail
+    assert found[f"runners/{pool.key}"] == (
+        Status.FAIL,
+        f"no AutoscalingRunnerSet runners-{pool.team}/{scale_set_name(pool)}",
+    )
+    # without scale-set pools the scale-set controller is not expected
+    assert [r.chart for r in helm_releases() if "scale-set" in r.chart] == []

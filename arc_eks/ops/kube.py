@@ -7,7 +7,8 @@ credentials are needed, as for kubectl).
   files and the CRDs among its templates, as stored in the Helm release) is installed with the
   same versions and schema fields; Helm never upgrades `crds/`, so after a chart bump this is
   where a stale CRD shows;
-- every pool's RunnerDeployment exists, with its runners registered (ARC's Runner status);
+- every pool's RunnerDeployment exists, with its runners registered (ARC's Runner status), or
+  for a scale-set pool its runner-set release and AutoscalingRunnerSet;
 - no runner pod has been Pending longer than the threshold.
 """
 
@@ -36,11 +37,20 @@ from arc_eks.builders.helm_values import (
     CLUSTER_AUTOSCALER_NAMESPACE,
 )
 from arc_eks.builders.runner import namespace_name
+from arc_eks.builders.scale_set import (
+    SCALE_SET_CONTROLLER_NAMESPACE,
+    SCALE_SET_CONTROLLER_RELEASE,
+    scale_set_name,
+)
+from arc_eks.config.teams import ResolvedPool
 from arc_eks.ops.checks import Report
 from arc_eks.ops.stackfile import StackExpectations
 
 ARC_GROUP = "actions.summerwind.dev"
 ARC_VERSION = "v1alpha1"
+# Runner scale sets (gha-runner-scale-set-controller CRDs).
+SCALE_SET_GROUP = "actions.github.com"
+SCALE_SET_VERSION = "v1alpha1"
 # ARC labels every Runner and runner pod of a RunnerDeployment with its name.
 # Ref: actions/actions-runner-controller controllers/actions.summerwind.net
 # (LabelKeyRunnerDeploymentName = "runner-deployment-name").
@@ -59,8 +69,17 @@ class HelmRelease:
     version: str
 
 
-def helm_releases() -> list[HelmRelease]:
-    """The program's Helm releases (components/*.py name them; versions.py pins the charts)."""
+def helm_releases(*, scale_sets: bool = False) -> list[HelmRelease]:
+    """The program's controller Helm releases (components/*.py name them; versions.py pins the
+    charts); the scale-set controller where the stack has scale-set pools."""
+    scale_set_controller = [
+        HelmRelease(
+            SCALE_SET_CONTROLLER_RELEASE,
+            SCALE_SET_CONTROLLER_NAMESPACE,
+            versions.SCALE_SET_CONTROLLER_CHART,
+            versions.SCALE_SET_CHART_VERSION,
+        )
+    ]
     return [
         HelmRelease(
             "cert-manager",
@@ -80,6 +99,7 @@ def helm_releases() -> list[HelmRelease]:
             versions.ARC_CHART,
             versions.ARC_CHART_VERSION,
         ),
+        *(scale_set_controller if scale_sets else []),
     ]
 
 
@@ -159,7 +179,8 @@ class InCluster:
         self.extensions = k8s.ApiextensionsV1Api(api)
         self.custom = k8s.CustomObjectsApi(api)
         self.serialize = api.sanitize_for_serialization
-        for release in helm_releases():
+        scale_sets = any(p.spec.is_scale_set for p in self.expected.pools)
+        for release in helm_releases(scale_sets=scale_sets):
             self.controllers(release)
             self.release_and_crds(release)
         self.pools()
@@ -305,10 +326,54 @@ class InCluster:
         entry = (self.outputs.get("runnerPools") or {}).get(key) or {}
         return str(entry.get("namespace") or namespace_name(team))
 
+    def scale_set(self, pool: ResolvedPool, name: str, namespace: str) -> None:
+        """A scale-set pool: its runner-set release at the pinned chart, and its
+        AutoscalingRunnerSet with the runners the controller reports."""
+        release = HelmRelease(
+            scale_set_name(pool),
+            namespace,
+            versions.SCALE_SET_CHART,
+            versions.SCALE_SET_CHART_VERSION,
+        )
+        self.release_and_crds(release)
+        with self._checking(name, f"get autoscalingrunnersets in {namespace}"):
+            try:
+                found = self.custom.get_namespaced_custom_object(
+                    SCALE_SET_GROUP,
+                    SCALE_SET_VERSION,
+                    namespace,
+                    "autoscalingrunnersets",
+                    scale_set_name(pool),
+                    _request_timeout=REQUEST_TIMEOUT,
+                )
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+                self.report.fail(
+                    name, f"no AutoscalingRunnerSet {namespace}/{scale_set_name(pool)}"
+                )
+                return
+            status = found.get("status") or {}
+            running = int(status.get("runningEphemeralRunners") or 0)
+            pending = int(status.get("pendingEphemeralRunners") or 0)
+            failed = int(status.get("failedEphemeralRunners") or 0)
+            detail = (
+                f"{int(status.get('currentRunners') or 0)} runner(s): {running} running, "
+                f"{pending} pending, {failed} failed (minRunners "
+                f"{pool.spec.autoscaling.min}, maxRunners {pool.spec.autoscaling.max})"
+            )
+            if failed:
+                self.report.warn(name, detail + " (failed runners: see the EphemeralRunners)")
+            else:
+                self.report.ok(name, detail)
+
     def pools(self) -> None:
         for pool in self.expected.pools:
             name = f"runners/{pool.key}"
             namespace = self._pool_namespace(pool.key, pool.team)
+            if pool.spec.is_scale_set:
+                self.scale_set(pool, name, namespace)
+                continue
             with self._checking(name, f"get runnerdeployments, list runners in {namespace}"):
                 try:
                     deployment = self.custom.get_namespaced_custom_object(
