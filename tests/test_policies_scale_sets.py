@@ -353,7 +353,9 @@ MIRROR = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/library/docker
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-@pytest.mark.parametrize("image", [MIRROR, f"docker:28.0.4-dind@{DIGEST}"])
+@pytest.mark.parametrize(
+    "image", [MIRROR, "registry.example.com/docker:28.0.4-dind", f"docker:28.0.4-dind@{DIGEST}"]
+)
 def test_dind_sidecar_from_a_registry_mirror_or_by_digest_passes(
     rendered: dict[str, Any], kind: str, image: str
 ) -> None:
@@ -978,13 +980,16 @@ def test_releases_it_skips_do_not_hide_a_later_one(rendered: dict[str, Any]) -> 
     pending["version"] = UNKNOWN_SENTINELS["string"]
     late = release(BASE_VALUES)
     late["version"] = "0.14.1"
+    ranged = release(BASE_VALUES)
+    ranged["version"] = "~0.14"
     items = [
         ("release", "legacy", legacy),
         ("release", "pending", pending),
+        ("release", "ranged", ranged),
         ("release", "controller", controller()),
         ("release", "late", late),
     ]
-    assert in_step(items) == [urn("release", "late")]
+    assert in_step(items) == [urn("release", "ranged"), urn("release", "late")]
 
 
 def test_a_second_controller_is_held_to_the_first(rendered: dict[str, Any]) -> None:
