@@ -49,6 +49,11 @@ class PoolExport:
     service_account: str
     role_arn: pulumi.Output[str] | None
     """None when the pool has no AWS access (no role exists)."""
+    mode: str = "runnerDeployment"
+    """runnerDeployment or scaleSet."""
+    scale_set_name: str | None = None
+    """The scale set's name (its AutoscalingRunnerSet and Helm release); None for a
+    RunnerDeployment pool."""
 
     def as_output(self) -> dict[str, Any]:
         return {
@@ -57,6 +62,8 @@ class PoolExport:
             "namespace": self.namespace,
             "serviceAccount": self.service_account,
             "roleArn": self.role_arn,
+            "mode": self.mode,
+            "scaleSetName": self.scale_set_name,
         }
 
 
@@ -295,6 +302,8 @@ def _build_pool(
         namespace=pool_namespace(pool),
         service_account=service_account_name(pool),
         role_arn=identity.role_arn,
+        mode=pool.spec.mode or "runnerDeployment",
+        scale_set_name=scale_set_name(pool) if pool.spec.is_scale_set else None,
     )
     if identity.role_arn is None:
         return

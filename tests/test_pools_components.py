@@ -144,6 +144,15 @@ def test_cross_account_bucket_statement_is_returned_for_export(tmp_path: Path) -
     assert set(result.cross_account_bucket_statements) == {"data-platform-images/partner-exchange"}
     assert result.pools["web-ci"].role_arn is None
     assert set(result.exports()) == {"pools", "crossAccountBucketPolicyStatements"}
+    exported = result.exports()["pools"]
+    assert (exported["web-ci"]["mode"], exported["web-ci"]["scaleSetName"]) == (
+        "runnerDeployment",
+        None,
+    )
+    assert (exported["web-ci-scale-set"]["mode"], exported["web-ci-scale-set"]["scaleSetName"]) == (
+        "scaleSet",
+        "web-ci-scale-set-dev",
+    )
 
 
 @pytest.fixture
