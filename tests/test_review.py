@@ -16,7 +16,7 @@ from arc_eks.review import charts, policy_config
 from arc_eks.review import policies as review_policies
 from arc_eks.review import run as review
 from arc_eks.review.offline import OFFLINE_SECRET_PREFIX, CapturedResource
-from policies.arc_policies import registry
+from policies.arc_policies import registry, scale_sets
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 # The tests' example project; the charts come from the repository's own cache (make charts).
@@ -58,6 +58,17 @@ def test_shipped_stack_review_is_clean(shipped: review.ReviewResult) -> None:
         "built-in objects (Kubernetes schema, strict)",
         "IAM policies (parliament)",
     }
+
+
+def test_the_example_scale_sets_break_no_scale_set_rule(shipped: review.ReviewResult) -> None:
+    """The example project's scale-set pool (web's ci-scale-set), as the program registers its
+    release and as the chart renders its AutoscalingRunnerSet, under the generated config."""
+    sets = [r for r in shipped.rendered if r.type == scale_sets.AUTOSCALING_RUNNER_SET]
+    releases = [r for r in shipped.resources if scale_sets.scale_set(r.type, r.inputs) is not None]
+    assert len(sets) == len(releases) >= 1
+    rules = {r.name for r in (*scale_sets.RULES, *scale_sets.STACK_RULES)}
+    assert rules <= set(shipped.policy_levels)  # every scale-set rule ran
+    assert [f.message for f in shipped.findings if f.policy in rules] == []
 
 
 def test_enforcement_follows_the_environment(shipped: review.ReviewResult) -> None:
