@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 
 from arc_eks.builders.node_groups import Placement, placement
+from arc_eks.builders.registry import ImageCachePlan
 from arc_eks.builders.runner import NAMESPACE_MAX_LENGTH, pool_namespace, service_account_name
 from arc_eks.builders.s3_grants import cross_account_bucket_statements
 from arc_eks.builders.scale_set import SCALE_SET_NAME_MAX_LENGTH, scale_set_name
@@ -171,6 +172,7 @@ def build_runner_pools(
     depends_on: Sequence[pulumi.Resource],
     opts_parent: pulumi.Resource | None = None,
     scale_sets: ScaleSetInputs | None = None,
+    image_cache: ImageCachePlan | None = None,
 ) -> PoolsResult:
     """Create every pool of the current stack (from `load_team_pools`).
 
@@ -207,6 +209,7 @@ def build_runner_pools(
                 result=result,
                 scale_sets=scale_sets,
                 namespace_config=namespace_config.get(pool_namespace(pool), []),
+                image_cache=image_cache,
             )
     return result
 
@@ -258,6 +261,7 @@ def _build_pool(
     result: PoolsResult,
     scale_sets: ScaleSetInputs | None = None,
     namespace_config: Sequence[pulumi.Resource] = (),
+    image_cache: ImageCachePlan | None = None,
 ) -> None:
     identity = IrsaServiceAccount(
         pool.key,
@@ -294,7 +298,13 @@ def _build_pool(
         )
     else:
         _runner_deployment(
-            pool, team, stack=stack, where=where, identity=identity, depends_on=depends_on
+            pool,
+            team,
+            stack=stack,
+            where=where,
+            identity=identity,
+            depends_on=depends_on,
+            image_cache=image_cache,
         )
     result.pools[pool.key] = PoolExport(
         team=pool.team,
@@ -323,6 +333,7 @@ def _runner_deployment(
     where: Placement,
     identity: IrsaServiceAccount,
     depends_on: Sequence[pulumi.Resource],
+    image_cache: ImageCachePlan | None = None,
 ) -> None:
     RunnerPool(
         pool.key,
@@ -334,6 +345,7 @@ def _runner_deployment(
             service_account=identity,
             controller=list(depends_on),
             isolation=team.isolation_for(pool),
+            image_cache=image_cache,
         ),
         opts=pulumi.ResourceOptions(parent=team),
     )

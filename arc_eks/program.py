@@ -14,24 +14,27 @@ import pulumi_kubernetes as k8s
 
 from arc_eks.access import deployer_problems
 from arc_eks.builders.node_groups import plan_runner_node_groups
+from arc_eks.builders.registry import ImageCachePlan, image_cache_plan
 from arc_eks.builders.storage import encrypted_gp3_storage_class
 from arc_eks.components.actions_runner_controller import (
     ActionsRunnerController,
     ActionsRunnerControllerArgs,
 )
 from arc_eks.components.addons import CoreDns, CoreDnsArgs
-from arc_eks.components.cert_manager import CertManager
+from arc_eks.components.cert_manager import CertManager, CertManagerArgs
 from arc_eks.components.cluster import RunnerCluster, RunnerClusterArgs
 from arc_eks.components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from arc_eks.components.ebs_csi_driver import EbsCsiDriver, EbsCsiDriverArgs
 from arc_eks.components.handles import ClusterHandles
+from arc_eks.components.image_cache import ImageCache, ImageCacheArgs
 from arc_eks.components.monitoring import ArcMonitoring, ArcMonitoringArgs
 from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.components.node_groups import RunnerNodeGroups, RunnerNodeGroupsArgs
 from arc_eks.components.scale_set import ScaleSetController, ScaleSetControllerArgs
-from arc_eks.config.loader import load_stack_config, load_stack_context
+from arc_eks.config.loader import load_aws_settings, load_stack_config, load_stack_context
+from arc_eks.config.stack import StackConfig
 from arc_eks.config.teams import load_team_pools
-from arc_eks.errors import ConfigError
+from arc_eks.errors import ConfigError, ConfigProblem
 from arc_eks.pools import (
     ScaleSetInputs,
     build_runner_pools,
@@ -47,6 +50,14 @@ def cluster_name_for(environment: str) -> str:
     return f"arc-eks-{environment}"
 
 
+def _image_cache_plan(stack: StackConfig) -> tuple[ImageCachePlan | None, list[ConfigProblem]]:
+    """The stack's ECR pull-through cache (imageCache), from its config and aws: settings."""
+    aws_settings = load_aws_settings()
+    return image_cache_plan(
+        stack, region=aws_settings.region, account_ids=aws_settings.allowed_account_ids
+    )
+
+
 def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> None:
     """Build one environment. Raises `ConfigError` (a `pulumi.RunError`) before creating anything
     if the stack config or any team file is invalid."""
@@ -58,6 +69,8 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     problems = deployer_problems(aws.get_caller_identity().arn, list(stack.cluster.admin_role_arns))
     problems += runner_namespace_problems(pools)
     problems += scale_set_problems(pools)
+    cache_plan, cache_problems = _image_cache_plan(stack)
+    problems += cache_problems
     if problems:
         raise ConfigError(problems)
 
@@ -103,7 +116,22 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     # Every node group of the cluster: everything in-cluster waits for all of them (through the
     # provider), and so do the EKS add-ons whose pods need nodes.
     node_groups: list[pulumi.Resource] = [cluster.node_group, *runner_nodes.node_groups.values()]
-    k8s_provider = cluster.kubernetes_provider(node_groups)
+    # The ECR pull-through cache (imageCache): its rules, templates and the node role's import
+    # permission exist before the provider, so before any pod asks for a cached image.
+    cache_ready = (
+        ImageCache(
+            "image-cache",
+            ImageCacheArgs(
+                plan=cache_plan,
+                node_role_name=cluster.node_role.name,
+                tokens=secrets.registry_tokens,
+                tags=tags,
+            ),
+        ).ready
+        if cache_plan is not None
+        else []
+    )
+    k8s_provider = cluster.kubernetes_provider([*node_groups, *cache_ready])
     # Work volumes of `docker: kubernetes` pools (and any PVC) need the EBS CSI driver.
     EbsCsiDriver(
         "ebs-csi-driver",
@@ -134,6 +162,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
             tags=tags,
+            image_cache=cache_plan,
         ),
         opts=in_cluster,
     )
@@ -149,7 +178,9 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
         allow_volume_expansion=storage_class["allowVolumeExpansion"],
         opts=in_cluster,
     )
-    cert_manager = CertManager("cert-manager", opts=in_cluster)
+    cert_manager = CertManager(
+        "cert-manager", CertManagerArgs(image_cache=cache_plan), opts=in_cluster
+    )
     controller = ActionsRunnerController(
         "arc",
         ActionsRunnerControllerArgs(
@@ -162,6 +193,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             ),
             cluster_name=cluster_name,
             plain_metrics=stack.monitoring.mode != "none",
+            image_cache=cache_plan,
         ),
         opts=in_cluster,
     )
@@ -214,6 +246,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
         cluster=handles,
         depends_on=[controller.release],
         scale_sets=scale_sets,
+        image_cache=cache_plan,
     )
 
     pulumi.export("clusterName", cluster_name)

@@ -200,10 +200,11 @@ def _provider_urn(reference: str) -> str:
 class OrderProblem:
     resource: Node
     missing: tuple[Node, ...]
+    what: str = "node group(s)"
 
     def render(self) -> str:
         names = ", ".join(n.label() for n in self.missing)
-        return f"{self.resource.label()} does not wait for node group(s): {names}"
+        return f"{self.resource.label()} does not wait for {self.what}: {names}"
 
 
 def in_cluster_order_problems(
@@ -225,6 +226,41 @@ def in_cluster_order_problems(
         missing = tuple(g for g in groups if g.urn not in before)
         if missing:
             problems.append(OrderProblem(node, missing))
+    return problems
+
+
+# What a pull through the ECR cache needs (components.image_cache): the rules, the templates of
+# the repositories they create, and the node role's import permission.
+IMAGE_CACHE_TYPES = frozenset(
+    {
+        "aws:ecr/pullThroughCacheRule:PullThroughCacheRule",
+        "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate",
+    }
+)
+IMAGE_CACHE_COMPONENT = "arc-eks:registry:ImageCache"
+
+
+def image_cache_order_problems(resources: Iterable[Registered]) -> list[OrderProblem]:
+    """Every in-cluster resource that does not transitively wait for every part of the image
+    cache (its rules, templates and the node role policy): a pod created earlier would ask ECR
+    for an image whose rule does not exist yet. Empty when the stack has no cache."""
+    captured = list(resources)
+    graph = ResourceGraph.build(captured)
+    components = {r.urn for r in captured if r.type == IMAGE_CACHE_COMPONENT}
+    needed = [
+        graph.nodes[r.urn]
+        for r in captured
+        if r.type in IMAGE_CACHE_TYPES
+        or (r.type == "aws:iam/rolePolicy:RolePolicy" and r.parent in components)
+    ]
+    problems = []
+    for node in sorted(graph.nodes.values(), key=lambda n: n.urn):
+        if not node.type.startswith(KUBERNETES_PREFIX):
+            continue
+        before = graph.ancestors(node.urn)
+        missing = tuple(n for n in needed if n.urn not in before)
+        if missing:
+            problems.append(OrderProblem(node, missing, what="the image cache"))
     return problems
 
 

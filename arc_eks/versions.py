@@ -72,6 +72,10 @@ CLUSTER_AUTOSCALER_IMAGE_TAG = pins().cluster_autoscaler_image_tag
 CERT_MANAGER_CHART = "cert-manager"
 CERT_MANAGER_CHART_VERSION = "v1.21.1"
 CERT_MANAGER_REPO = "https://charts.jetstack.io"
+# The chart's image registry and namespace (values.yaml imageRegistry, imageNamespace): its images
+# are <registry>/<namespace>/cert-manager-<component>:<appVersion = chart version>.
+CERT_MANAGER_IMAGE_REGISTRY = "quay.io"
+CERT_MANAGER_IMAGE_NAMESPACE = "jetstack"
 
 # Ref: ../shared/reference/actions-runner-controller/legacy/Chart.yaml (chart 0.23.7, app 0.27.6),
 # upstream actions/actions-runner-controller at 2ee6b3b8.
@@ -80,6 +84,12 @@ ARC_CHART_VERSION = "0.23.7"
 ARC_REPO = "https://actions-runner-controller.github.io/actions-runner-controller"
 # The chart takes no controller image tag: it runs its appVersion (v0.27.6), pinned by the chart pin.
 ARC_CONTROLLER_IMAGE_REPOSITORY = "summerwind/actions-runner-controller"
+ARC_APP_VERSION = "0.27.6"
+# The metrics proxy sidecar of the controller and webhook server (chart 0.23.7 values.yaml
+# metrics.proxy.image, rendered whenever metrics.proxy.enabled, its default).
+KUBE_RBAC_PROXY_IMAGE_REPOSITORY = "quay.io/brancz/kube-rbac-proxy"
+KUBE_RBAC_PROXY_IMAGE_TAG = "v0.13.1"
+KUBE_RBAC_PROXY_IMAGE = f"{KUBE_RBAC_PROXY_IMAGE_REPOSITORY}:{KUBE_RBAC_PROXY_IMAGE_TAG}"
 
 # Ref: actions-runner-controller runner/VERSION at 2ee6b3b8: RUNNER_VERSION=2.335.1, images built
 # with Docker 28.0.4. GitHub refuses runners that fall too far behind: keep this current.

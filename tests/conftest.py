@@ -30,6 +30,8 @@ def default_secrets(config: Mapping[str, str]) -> dict[str, str]:
         "arc-eks:githubToken": f"{OFFLINE_SECRET_PREFIX}token",
         "arc-eks:githubAppPrivateKey": f"{OFFLINE_SECRET_PREFIX}app-key",
         "arc-eks:githubWebhookSecret": f"{OFFLINE_SECRET_PREFIX}webhook",
+        "arc-eks:imageCacheDockerHubToken": f"{OFFLINE_SECRET_PREFIX}docker-hub",
+        "arc-eks:imageCacheGithubToken": f"{OFFLINE_SECRET_PREFIX}ghcr",
     }
     return {k: v for k, v in secrets.items() if k not in config}
 

@@ -119,8 +119,14 @@ def test_charts_pinned_and_ordered(env: str) -> None:
     assert values["replicaCount"] == cfg["controller"]["replicas"]
     assert values["podDisruptionBudget"]["enabled"] is (cfg["controller"]["replicas"] > 1)
     assert values["authSecret"] == {"enabled": True, "create": False, "name": "controller-manager"}
-    assert values["image"]["actionsRunnerRepositoryAndTag"] == versions.RUNNER_IMAGE
-    assert values["image"]["dindSidecarRepositoryAndTag"] == versions.DIND_IMAGE
+    # Through the stack's ECR pull-through cache where the stack turns it on (staging, prod).
+    cached = f"111122223333.dkr.ecr.eu-west-1.amazonaws.com/arc-eks-{env}/docker-hub/"
+    on = cfg.get("imageCache", {}).get("enabled", False)
+    assert on is (env != "dev")
+    runner = values["image"]["actionsRunnerRepositoryAndTag"]
+    assert runner == (cached + versions.RUNNER_IMAGE if on else versions.RUNNER_IMAGE)
+    dind = values["image"]["dindSidecarRepositoryAndTag"]
+    assert dind == (cached + "library/" + versions.DIND_IMAGE if on else versions.DIND_IMAGE)
     # ARC's Certificates need cert-manager's CRDs and webhook; the auth Secret must exist first.
     auth = run.one("kubernetes:core/v1:Secret", "arc-auth")
     assert releases["cert-manager"].urn in arc.dependencies

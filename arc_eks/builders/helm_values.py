@@ -11,6 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from arc_eks import versions
+from arc_eks.builders.registry import (
+    ImageCachePlan,
+    cached_image,
+    cached_registry,
+    cached_repository,
+)
 
 # The controller's auth Secret, created by the program (never by the chart, so no token sits in
 # Helm values or in the Helm release Secret). Keys are the ones the chart's deployment reads.
@@ -43,10 +49,14 @@ def _spread_over_nodes(app_name: str, instance: str | None = None) -> dict[str, 
     }
 
 
-def cert_manager_values() -> dict[str, Any]:
+def cert_manager_values(image_cache: ImageCachePlan | None = None) -> dict[str, Any]:
     """cert-manager with its CRDs installed and kept on uninstall (deleting them deletes every
-    Certificate in the cluster, including ARC's webhook certificate)."""
+    Certificate in the cluster, including ARC's webhook certificate). Its images (controller,
+    webhook, cainjector, startupapicheck, ACME solver) are <imageRegistry>/<imageNamespace>/...:
+    through the cache, imageRegistry is the cached Quay path."""
     return {
+        "imageRegistry": cached_registry(versions.CERT_MANAGER_IMAGE_REGISTRY, image_cache),
+        "imageNamespace": versions.CERT_MANAGER_IMAGE_NAMESPACE,
         "crds": {"enabled": True, "keep": True},
         "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
         "webhook": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}},
@@ -54,7 +64,9 @@ def cert_manager_values() -> dict[str, Any]:
     }
 
 
-def cluster_autoscaler_values(*, cluster_name: str, region: Any, role_arn: Any) -> dict[str, Any]:
+def cluster_autoscaler_values(
+    *, cluster_name: str, region: Any, role_arn: Any, image_cache: ImageCachePlan | None = None
+) -> dict[str, Any]:
     """cluster-autoscaler discovering this cluster's node groups by their ASG tags.
 
     Ref: kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md (auto-discovery).
@@ -64,7 +76,9 @@ def cluster_autoscaler_values(*, cluster_name: str, region: Any, role_arn: Any) 
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},
         "image": {
-            "repository": versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY,
+            "repository": cached_repository(
+                versions.CLUSTER_AUTOSCALER_IMAGE_REPOSITORY, image_cache
+            ),
             "tag": versions.pins().cluster_autoscaler_image_tag,
         },
         "rbac": {
@@ -105,6 +119,7 @@ def arc_controller_values(
     webhook_allowed_cidrs: Sequence[str] = (),
     webhook_certificate_arn: str | None = None,
     plain_metrics: bool = False,
+    image_cache: ImageCachePlan | None = None,
 ) -> dict[str, Any]:
     """The legacy ARC controller: HA, pinned images, auth from a Secret the program creates.
 
@@ -122,10 +137,10 @@ def arc_controller_values(
         "image": {
             # The chart has no image.tag: the controller image tag is the chart's appVersion
             # (v0.27.6 for chart 0.23.7), so the chart pin pins the image.
-            "repository": versions.ARC_CONTROLLER_IMAGE_REPOSITORY,
+            "repository": cached_repository(versions.ARC_CONTROLLER_IMAGE_REPOSITORY, image_cache),
             # Defaults for runners that name no image: pinned, never the chart's unpinned default.
-            "actionsRunnerRepositoryAndTag": versions.RUNNER_IMAGE,
-            "dindSidecarRepositoryAndTag": versions.DIND_IMAGE,
+            "actionsRunnerRepositoryAndTag": cached_image(versions.RUNNER_IMAGE, image_cache),
+            "dindSidecarRepositoryAndTag": cached_image(versions.DIND_IMAGE, image_cache),
         },
         "certManagerEnabled": True,
         "podDisruptionBudget": (
@@ -136,7 +151,18 @@ def arc_controller_values(
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"memory": "512Mi"},
         },
-        "metrics": {"serviceMonitor": {"enable": service_monitor}},
+        "metrics": {
+            "serviceMonitor": {"enable": service_monitor},
+            # The kube-rbac-proxy sidecar (controller and webhook server), pinned in versions.py.
+            "proxy": {
+                "image": {
+                    "repository": cached_repository(
+                        versions.KUBE_RBAC_PROXY_IMAGE_REPOSITORY, image_cache
+                    ),
+                    "tag": versions.KUBE_RBAC_PROXY_IMAGE_TAG,
+                }
+            },
+        },
     }
     if plain_metrics:
         # Chart 0.23.7 deployment.yaml: without the proxy the manager listens on

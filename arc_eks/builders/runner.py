@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from arc_eks import versions
+from arc_eks.builders.registry import ImageCachePlan, cached_image
 from arc_eks.config.teams import (
     DOCKER_RESOURCES_DEFAULT,
     DockerMode,
@@ -254,7 +255,7 @@ def _resources(resources: Resources) -> dict[str, Any]:
     }
 
 
-def _dind(pool: ResolvedPool) -> dict[str, Any]:
+def _dind(pool: ResolvedPool, image_cache: ImageCachePlan | None = None) -> dict[str, Any]:
     """dind: the daemon in a privileged `docker` sidecar; the runner stays unprivileged."""
     docker_host = {"name": "DOCKER_HOST", "value": DOCKER_SOCKET}
     shared = [
@@ -267,7 +268,7 @@ def _dind(pool: ResolvedPool) -> dict[str, Any]:
     ]
     sidecar = {
         "name": "docker",
-        "image": pool.spec.dind_image or versions.DIND_IMAGE,
+        "image": cached_image(pool.spec.dind_image or versions.DIND_IMAGE, image_cache),
         "args": ["dockerd", f"--host={DOCKER_SOCKET}", f"--group={docker_group(pool)}"],
         # Unix socket only: no TCP listener, so no TLS certificates to generate.
         "env": [docker_host, {"name": "DOCKER_TLS_CERTDIR", "value": ""}],
@@ -378,14 +379,16 @@ def runner_deployment_manifest(
     *,
     node_selector: dict[str, str],
     tolerations: Sequence[dict[str, Any]] = (),
+    image_cache: ImageCachePlan | None = None,
 ) -> dict[str, Any]:
     """The pool's RunnerDeployment. `node_selector` and `tolerations` place its runner pods on
-    the node group of its isolation class (`builders.node_groups.placement`)."""
+    the node group of its isolation class (`builders.node_groups.placement`); with the image cache
+    on, its runner and dind images come through it (`builders.registry.cached_image`)."""
     spec = pool.spec
     template: dict[str, Any] = {
         spec.scope.kind: spec.scope.value,
         "labels": list(spec.labels),
-        "image": spec.runner_image or versions.RUNNER_IMAGE,
+        "image": cached_image(spec.runner_image or versions.RUNNER_IMAGE, image_cache),
         "imagePullPolicy": "IfNotPresent",
         "ephemeral": True,
         # Never ARC's built-in dind: its daemon would run privileged inside the runner container.
@@ -409,7 +412,7 @@ def runner_deployment_manifest(
     if spec.group:
         template["group"] = spec.group
     if spec.docker == DockerMode.DIND:
-        template.update(_dind(pool))
+        template.update(_dind(pool, image_cache))
     elif spec.docker == DockerMode.KANIKO:
         template.update(_kaniko())
     elif spec.docker == DockerMode.KUBERNETES:

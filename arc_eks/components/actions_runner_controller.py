@@ -17,6 +17,7 @@ from arc_eks.builders.helm_values import (
     ARC_WEBHOOK_SECRET_NAME,
     arc_controller_values,
 )
+from arc_eks.builders.registry import ImageCachePlan
 from arc_eks.config.loader import GitHubSecrets
 from arc_eks.config.stack import ControllerConfig, GitHubConfig
 
@@ -43,6 +44,8 @@ class ActionsRunnerControllerArgs:
     """Physical cluster name: the cloud provider tags the webhook NLB with it."""
     plain_metrics: bool = False
     """Stack monitoring is on: metrics served without kube-rbac-proxy (helm_values)."""
+    image_cache: ImageCachePlan | None = None
+    """Images through the ECR pull-through cache (None: from their upstream registries)."""
 
 
 class ActionsRunnerController(pulumi.ComponentResource):
@@ -114,6 +117,7 @@ class ActionsRunnerController(pulumi.ComponentResource):
                 webhook_certificate_arn=args.controller.webhook_certificate_arn,
                 kubernetes_container_mode=args.kubernetes_container_mode,
                 plain_metrics=args.plain_metrics,
+                image_cache=args.image_cache,
             ),
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=dependencies),

@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from arc_eks import versions
 from arc_eks.builders.helm_values import CERT_MANAGER_NAMESPACE, cert_manager_values
+from arc_eks.builders.registry import ImageCachePlan
 
 # How long Helm waits for the release's objects to be ready (three Deployments, the CRDs and the
 # start-up API check Job) before the update fails. Nodes exist by then (the provider waits for
@@ -20,6 +21,8 @@ RELEASE_TIMEOUT_SECONDS = 600
 @dataclass(frozen=True)
 class CertManagerArgs:
     namespace: str = CERT_MANAGER_NAMESPACE
+    image_cache: ImageCachePlan | None = None
+    """Images through the ECR pull-through cache (None: from quay.io)."""
 
 
 class CertManager(pulumi.ComponentResource):
@@ -44,7 +47,7 @@ class CertManager(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.CERT_MANAGER_REPO),
             namespace=args.namespace,
             create_namespace=True,
-            values=cert_manager_values(),
+            values=cert_manager_values(args.image_cache),
             # Wait for the webhook to be Ready: ARC's chart creates Certificates right after.
             skip_await=False,
             timeout=RELEASE_TIMEOUT_SECONDS,

@@ -16,6 +16,7 @@ from arc_eks.builders.helm_values import (
     cluster_autoscaler_values,
 )
 from arc_eks.builders.node_iam import cluster_autoscaler_policy
+from arc_eks.builders.registry import ImageCachePlan
 from arc_eks.components.irsa_trust import irsa_trust_policy_json
 
 # How long Helm waits for the autoscaler Deployment to be ready before the update fails.
@@ -28,6 +29,8 @@ class ClusterAutoscalerArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
     tags: dict[str, str] = field(default_factory=dict)
+    image_cache: ImageCachePlan | None = None
+    """Image through the ECR pull-through cache (None: from registry.k8s.io)."""
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -82,7 +85,10 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=versions.CLUSTER_AUTOSCALER_REPO),
             namespace=CLUSTER_AUTOSCALER_NAMESPACE,
             values=cluster_autoscaler_values(
-                cluster_name=args.cluster_name, region=region, role_arn=role.arn
+                cluster_name=args.cluster_name,
+                region=region,
+                role_arn=role.arn,
+                image_cache=args.image_cache,
             ),
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from arc_eks.builders.admission import job_pod_policy
+from arc_eks.builders.registry import ImageCachePlan
 from arc_eks.builders.runner import (
     container_hooks_rbac,
     hook_template_config_map,
@@ -35,6 +36,8 @@ class RunnerPoolArgs:
     tolerations: Sequence[dict[str, Any]] = ()
     """The taint of that node group, exactly."""
     isolation: Sequence[pulumi.Resource] = ()
+    image_cache: ImageCachePlan | None = None
+    """Runner and dind images through the ECR pull-through cache (None: as set)."""
     """The pool's namespace and its NetworkPolicies (RunnerTeam.isolation_for): no runner pod
     starts before default-deny is in place."""
 
@@ -63,7 +66,10 @@ class RunnerPool(pulumi.ComponentResource):
         )
 
         deployment = runner_deployment_manifest(
-            pool, node_selector=args.node_selector, tolerations=args.tolerations
+            pool,
+            node_selector=args.node_selector,
+            tolerations=args.tolerations,
+            image_cache=args.image_cache,
         )
         runners = k8s.apiextensions.CustomResource(
             f"{name}-runners",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,20 @@ SOURCE = "stack config"
 GITHUB_TOKEN = "githubToken"
 GITHUB_APP_PRIVATE_KEY = "githubAppPrivateKey"
 GITHUB_WEBHOOK_SECRET = "githubWebhookSecret"
-SECRET_KEYS = (GITHUB_TOKEN, GITHUB_APP_PRIVATE_KEY, GITHUB_WEBHOOK_SECRET)
+# Access tokens of the image cache's authenticated upstreams (imageCache; Docker Hub, ghcr.io).
+IMAGE_CACHE_DOCKER_HUB_TOKEN = "imageCacheDockerHubToken"
+IMAGE_CACHE_GITHUB_TOKEN = "imageCacheGithubToken"
+IMAGE_CACHE_TOKENS = {
+    "docker-hub": IMAGE_CACHE_DOCKER_HUB_TOKEN,
+    "github-container-registry": IMAGE_CACHE_GITHUB_TOKEN,
+}
+SECRET_KEYS = (
+    GITHUB_TOKEN,
+    GITHUB_APP_PRIVATE_KEY,
+    GITHUB_WEBHOOK_SECRET,
+    IMAGE_CACHE_DOCKER_HUB_TOKEN,
+    IMAGE_CACHE_GITHUB_TOKEN,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,8 @@ class GitHubSecrets:
     token: pulumi.Output[str] | None
     app_private_key: pulumi.Output[str] | None
     webhook_secret: pulumi.Output[str] | None
+    registry_tokens: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Per image cache upstream that needs credentials (imageCache on): its access token."""
 
 
 def raw_namespace_config(namespace: str = NAMESPACE) -> dict[str, Any]:
@@ -218,9 +233,29 @@ def load_stack_config(stack_name: str | None = None) -> tuple[StackConfig, GitHu
             "the webhook secret shared with GitHub (controller.webhookServer is on)",
             problems,
         )
+    registry_tokens: dict[str, pulumi.Output[str]] = {}
+    if stack is not None and stack.image_cache_enabled:
+        for upstream in stack.image_cache.upstreams:
+            key = IMAGE_CACHE_TOKENS.get(upstream)
+            if key is None:
+                continue
+            secret = _require_secret(
+                key,
+                secrets_present,
+                secret_keys,
+                f"the {upstream} access token of the image cache (imageCache is on)",
+                problems,
+            )
+            if secret is not None:
+                registry_tokens[upstream] = secret
     if problems or stack is None:
         raise ConfigError(problems)
-    return stack, GitHubSecrets(token=token, app_private_key=app_key, webhook_secret=webhook)
+    return stack, GitHubSecrets(
+        token=token,
+        app_private_key=app_key,
+        webhook_secret=webhook,
+        registry_tokens=registry_tokens,
+    )
 
 
 def load_stack_context(stack: StackConfig, stacks_dir: Path) -> StackContext:

@@ -486,6 +486,78 @@ class ImagesConfig(ConfigModel):
     )
 
 
+# Upstream registries the ECR pull-through cache can serve for the platform, by the name ECR
+# gives them (CreatePullThroughCacheRule `upstreamRegistry`). Docker Hub and GitHub Container
+# Registry need credentials; Quay and the Kubernetes registry do not.
+# Ref: https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html
+ImageCacheUpstream = Literal["docker-hub", "github-container-registry", "quay", "k8s"]
+
+
+def _default_upstreams() -> list[ImageCacheUpstream]:
+    return ["docker-hub", "quay", "k8s"]
+
+
+# ECR rule prefixes are at most 30 characters; the longest suffix is `/docker-hub` (11).
+IMAGE_CACHE_PREFIX_MAX = 19
+
+
+class ImageCacheConfig(ConfigModel):
+    """Platform images pulled through this account's ECR (pull-through cache rules) instead of
+    from Docker Hub and the other public registries directly. Upstream credentials are Pulumi
+    secrets: `arc-eks:imageCacheDockerHubToken` (docker-hub) and `arc-eks:imageCacheGithubToken`
+    (github-container-registry). Needs aws:region and exactly one aws:allowedAccountIds."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Pull platform images through the ECR cache (the shipped staging and prod "
+        "stacks turn it on). Off by default so that an existing stack does not need Docker Hub "
+        "credentials to upgrade.",
+    )
+    upstreams: list[ImageCacheUpstream] = Field(
+        default_factory=_default_upstreams,
+        min_length=1,
+        max_length=4,
+        description="Upstream registries to cache (a pull-through cache rule each). Must include "
+        "the registries of the platform's pinned images (docker-hub, quay, k8s).",
+    )
+    repository_prefix: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$",
+        max_length=19,
+        description="First part of the cached repositories' names (`<this>/docker-hub/...`): "
+        "pull-through cache rules are per account and region, so two stacks sharing both need "
+        "different prefixes. Default: arc-eks-<environment> (environments of up to 11 "
+        "characters; set a shorter prefix for longer ones).",
+    )
+    docker_hub_username: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$",
+        description="Docker Hub user of the access token in arc-eks:imageCacheDockerHubToken "
+        "(required with the docker-hub upstream). Use an account and a read-only public-repo "
+        "token: every node can pull through it.",
+    )
+    github_username: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$",
+        description="GitHub user of the token in arc-eks:imageCacheGithubToken (required with "
+        "the github-container-registry upstream; a token with read:packages only).",
+    )
+    untagged_expiry_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="Cached images that lost their tag are deleted after this many days "
+        "(lifecycle policy of every cached repository).",
+    )
+
+    @field_validator("upstreams")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each upstream once")
+        return value
+
+
 class StackConfig(ConfigModel):
     """Everything a stack file sets under `arc-eks:`."""
 
@@ -524,6 +596,10 @@ class StackConfig(ConfigModel):
         default_factory=MonitoringConfig,
         description="Metrics, scraping and alert rules (docs/monitoring.md).",
     )
+    image_cache: ImageCacheConfig = Field(
+        default_factory=ImageCacheConfig,
+        description="Platform images through the account's ECR pull-through cache.",
+    )
     tags: dict[str, str] = Field(
         default_factory=dict, description="AWS tags on every taggable resource."
     )
@@ -541,6 +617,40 @@ class StackConfig(ConfigModel):
                 f"{self.monitoring.mode!r} (monitoring creates the controller's ServiceMonitor)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _image_cache_settings(self) -> StackConfig:
+        # Checked only where the cache is on (dev stacks need no Docker Hub account).
+        if not self.image_cache_enabled:
+            return self
+        cache = self.image_cache
+        if "docker-hub" in cache.upstreams and cache.docker_hub_username is None:
+            raise ValueError(
+                "imageCache.dockerHubUsername with the docker-hub upstream: ECR pulls from Docker "
+                "Hub only with credentials (the token is the secret arc-eks:imageCacheDockerHubToken)"
+            )
+        if "github-container-registry" in cache.upstreams and cache.github_username is None:
+            raise ValueError(
+                "imageCache.githubUsername with the github-container-registry upstream (the token "
+                "is the secret arc-eks:imageCacheGithubToken)"
+            )
+        if len(self.image_cache_prefix) > IMAGE_CACHE_PREFIX_MAX:
+            raise ValueError(
+                f"imageCache.repositoryPrefix of at most {IMAGE_CACHE_PREFIX_MAX} characters: the "
+                f"default {self.image_cache_prefix!r} is too long for ECR's 30-character rule "
+                "prefix (`<prefix>/docker-hub`)"
+            )
+        return self
+
+    @property
+    def image_cache_prefix(self) -> str:
+        """The cached repositories' common prefix (ECR rule prefixes are `<this>/<upstream>`)."""
+        return self.image_cache.repository_prefix or f"arc-eks-{self.environment}"
+
+    @property
+    def image_cache_enabled(self) -> bool:
+        """Whether the ECR pull-through cache is on."""
+        return self.image_cache.enabled
 
     @model_validator(mode="after")
     def _runner_groups_belong_to_one_team(self) -> StackConfig:

@@ -23,6 +23,7 @@ from arc_eks.config.loader import (
     GITHUB_APP_PRIVATE_KEY,
     GITHUB_TOKEN,
     GITHUB_WEBHOOK_SECRET,
+    IMAGE_CACHE_TOKENS,
     NAMESPACE,
 )
 from arc_eks.config.stack import StackConfig
@@ -211,7 +212,9 @@ def read_stack_file(
             continue
         if isinstance(value, dict) and set(value) == {"secure"}:
             secure.add(key)
-        elif key in (GITHUB_TOKEN, GITHUB_APP_PRIVATE_KEY, GITHUB_WEBHOOK_SECRET):
+        elif key in (GITHUB_TOKEN, GITHUB_APP_PRIVATE_KEY, GITHUB_WEBHOOK_SECRET) or (
+            key in IMAGE_CACHE_TOKENS.values()
+        ):
             plain.add(key)
         else:
             raw[key] = value
@@ -221,10 +224,7 @@ def read_stack_file(
         problems += problems_from_validation_error(exc, source=path.name, prefix=f"{NAMESPACE}:")
         return None, region, problems
 
-    needed = [GITHUB_APP_PRIVATE_KEY if stack.github.auth == "app" else GITHUB_TOKEN]
-    if stack.controller.webhook_server:
-        needed.append(GITHUB_WEBHOOK_SECRET)
-    for key in needed:
+    for key in _needed_secrets(stack):
         if key in secure:
             continue
         full = f"{NAMESPACE}:{key}"
@@ -238,6 +238,16 @@ def read_stack_file(
             )
         )
     return stack, region, problems
+
+
+def _needed_secrets(stack: StackConfig) -> list[str]:
+    needed = [GITHUB_APP_PRIVATE_KEY if stack.github.auth == "app" else GITHUB_TOKEN]
+    if stack.controller.webhook_server:
+        needed.append(GITHUB_WEBHOOK_SECRET)
+    if stack.image_cache_enabled:
+        cache = stack.image_cache
+        needed += [IMAGE_CACHE_TOKENS[u] for u in cache.upstreams if u in IMAGE_CACHE_TOKENS]
+    return needed
 
 
 def check_stack_file(path: Path, environment: str) -> list[ConfigProblem]:

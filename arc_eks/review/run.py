@@ -229,6 +229,7 @@ def _review(
     result.validation = review_artifacts.validate(result.artifacts, crds)
     result.validation.errors += rendering.errors
     result.validation.errors += [p.render() for p in resource_graph.in_cluster_order_problems(run)]
+    result.validation.errors += [p.render() for p in resource_graph.image_cache_order_problems(run)]
     result.timings["artifacts"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
