@@ -111,7 +111,8 @@ def _values(plain: bool) -> dict[str, Any]:
 
 def test_plain_metrics_turn_the_proxy_off_only_with_monitoring() -> None:
     assert _values(True)["metrics"]["proxy"] == {"enabled": False}
-    assert "proxy" not in _values(False)["metrics"]
+    # Without monitoring the chart's proxy stays on (only its pinned image is set).
+    assert "enabled" not in _values(False)["metrics"]["proxy"]
 
 
 @pytest.fixture(scope="module")
