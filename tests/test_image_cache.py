@@ -127,11 +127,16 @@ def test_parse_image_keeps_registry_port_apart_from_tag() -> None:
 
 
 def test_image_source_names_the_cache_the_account_or_the_upstream() -> None:
-    plan = _plan()
-    assert image_source(cached_image("docker:dind", plan), plan) == "ECR cache (docker-hub)"
-    assert image_source(f"{HOST}/team/runner:v1", plan) == "ECR 111122223333"
-    assert image_source("docker:dind", plan) == "upstream docker.io"
-    assert image_source("docker:dind", None) == "upstream docker.io"
+    plan = _plan("docker-hub", "github-container-registry", "quay", "k8s")
+    assert image_source(cached_image("docker:dind", plan)) == "ECR cache (docker-hub)"
+    assert (
+        image_source(cached_image("ghcr.io/a/b:1", plan)) == "ECR cache (github-container-registry)"
+    )
+    assert image_source(cached_image("quay.io/a/b:1", plan)) == "ECR cache (quay)"
+    assert image_source(f"{HOST}/team/runner:v1") == "ECR 111122223333"
+    assert image_source(f"{HOST}/team/quay:v1") == "ECR 111122223333"
+    assert image_source("docker:dind") == "upstream docker.io"
+    assert image_source("quay.io/a/b:1") == "upstream quay.io"
 
 
 def test_china_regions_use_their_own_domain_and_partition() -> None:
@@ -368,7 +373,12 @@ def test_every_rendered_and_runner_image_comes_through_the_cache(
     images = [i.strip('"') for i in images]
     assert sorted({i for i in images if not i.startswith(f"{HOST}/")}) == []
     cached = [i for i in images if i.startswith(f"{HOST}/arc-eks-staging/")]
-    assert {image_source(i, None) for i in images} == {"ECR 111122223333"}
+    assert {image_source(i) for i in images} == {
+        "ECR 111122223333",
+        "ECR cache (docker-hub)",
+        "ECR cache (quay)",
+        "ECR cache (k8s)",
+    }
     names = {i.split("/", 3)[3].rsplit(":", 1)[0] for i in cached}
     assert {
         "jetstack/cert-manager-controller",
@@ -415,3 +425,26 @@ def test_preflight_names_the_token_the_stack_file_needs() -> None:
     assert "arc-eks:imageCacheDockerHubToken" in {p.path for p in staging}
     dev = check_stack_file(stack_file(FIXTURE_PROJECT, "dev"), "dev")
     assert "arc-eks:imageCacheDockerHubToken" not in {p.path for p in dev}
+
+
+def test_the_review_shows_where_each_pools_images_come_from(
+    staging_review: review.ReviewResult,
+) -> None:
+    from arc_eks.review import image_sources
+
+    uses = image_sources.image_uses(staging_review.resources, staging_review.rendered)
+    pools = {(u.owner, u.container): u.source for u in uses if u.owner.startswith("pool ")}
+    assert pools[("pool runners-payments/build", "runner")] == "ECR cache (docker-hub)"
+    assert pools[("pool runners-payments/build", "docker")] == "ECR cache (docker-hub)"
+    assert pools[("pool runners-data-platform/images", "runner")] == "ECR 111122223333"
+    platform = {u.source for u in uses if u.owner.startswith("platform ")}
+    assert platform == {"ECR cache (docker-hub)", "ECR cache (quay)", "ECR cache (k8s)"}
+    text = review.render(staging_review, show_plan=False)
+    assert "Images (where each pool's and the platform's images come from):" in text
+    assert "pool runners-payments/build  docker: ECR cache (docker-hub)" in text
+    # Without the cache (dev), the same pools pull from Docker Hub directly, and the review says so.
+    dev = review.run_review(
+        "dev", project_dir=FIXTURE_PROJECT, chart_cache=CHART_CACHE, check_ignored_values=False
+    )
+    sources = {u.source for u in image_sources.image_uses(dev.resources, dev.rendered)}
+    assert "upstream docker.io" in sources and not any("cache" in s for s in sources)

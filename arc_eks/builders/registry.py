@@ -201,17 +201,18 @@ def cached_registry(registry: str, plan: ImageCachePlan | None) -> str:
     return f"{plan.host}/{plan.rule_prefix(upstream)}"
 
 
-def image_source(reference: str, plan: ImageCachePlan | None) -> str:
-    """Where an image as set comes from, in words for the review: `ECR cache (<upstream>)`,
-    `ECR (<account>)`, or `upstream <registry>`."""
+def image_source(reference: str) -> str:
+    """Where an image as set comes from, in words for the review: `ECR cache (<upstream>)` (a
+    cached path: `<account>.dkr.ecr...../<prefix>/<upstream suffix>/...`), `ECR <account>` (any
+    other repository of an account's private registry) or `upstream <registry>`."""
     image = parse_image(reference)
-    if plan is not None and image.registry == plan.host:
-        for upstream in plan.upstreams:
-            if image.path.startswith(plan.rule_prefix(upstream) + "/"):
-                return f"ECR cache ({upstream.name})"
-    if ".dkr.ecr." in image.registry:
-        return f"ECR {image.registry.split('.', 1)[0]}"
-    return f"upstream {image.registry}"
+    if ".dkr.ecr." not in image.registry:
+        return f"upstream {image.registry}"
+    parts = image.path.split("/")
+    by_suffix = {u.suffix: u for u in UPSTREAMS.values()}
+    if len(parts) > 2 and parts[1] in by_suffix:
+        return f"ECR cache ({by_suffix[parts[1]].name})"
+    return f"ECR {image.registry.split('.', 1)[0]}"
 
 
 def platform_images() -> dict[str, str]:
@@ -305,6 +306,14 @@ def image_cache_plan(
         ),
         [],
     )
+
+
+def cached_registries(stack: StackConfig) -> list[str]:
+    """The registry hosts the stack's cache serves (sorted; empty when the cache is off): what the
+    policy pack's arc-runner-images-through-cache rule refuses straight from upstream."""
+    if not stack.image_cache_enabled:
+        return []
+    return sorted(UPSTREAMS[name].registry for name in stack.image_cache.upstreams)
 
 
 def upstream_credentials(username: str, token: str) -> str:

@@ -14,7 +14,9 @@ they are written, the stack file:
 - `aws-iam-irsa-no-wildcard-s3.allowedS3Buckets`: every `teams.<team>.s3Buckets[].bucket`;
 - `arc-hra-max-replicas-cap.maxReplicas`: the largest `teams.<team>.maxRunnersPerPool`;
 - `arc-scale-set-max-runners-cap`: `teamMaxRunners` each team's `maxRunnersPerPool`, `maxRunners`
-  the largest of them.
+  the largest of them;
+- `arc-runner-images-through-cache.cachedRegistries`: the registries of `imageCache.upstreams`
+  when `imageCache.enabled` (docker.io, quay.io, ...), else none.
 
 `arc-eks:policies.rules` adds per-rule levels and the settings of other rules.
 """
@@ -29,6 +31,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from arc_eks.builders.registry import cached_registries
 from arc_eks.config.loader import NAMESPACE, SECRET_KEYS
 from arc_eks.config.stack import StackConfig
 from arc_eks.errors import ConfigError, ConfigProblem, problems_from_validation_error
@@ -41,6 +44,7 @@ ENDPOINT = "aws-eks-cluster-endpoint-restricted"
 S3 = "aws-iam-irsa-no-wildcard-s3"
 CAP = "arc-hra-max-replicas-cap"
 SCALE_SET_CAP = "arc-scale-set-max-runners-cap"
+THROUGH_CACHE = "arc-runner-images-through-cache"
 # Settings derived from the stack file (rule -> keys): `policies.rules` cannot set them.
 DERIVED: dict[str, tuple[str, ...]] = {
     INSTANCE_TYPES: ("allowedInstanceTypes",),
@@ -48,6 +52,7 @@ DERIVED: dict[str, tuple[str, ...]] = {
     S3: ("allowedS3Buckets",),
     CAP: ("maxReplicas",),
     SCALE_SET_CAP: ("maxRunners", "teamMaxRunners"),
+    THROUGH_CACHE: ("cachedRegistries",),
 }
 
 
@@ -64,6 +69,8 @@ def from_stack(stack: StackConfig) -> dict[str, Any]:
                 {entry.bucket for team in stack.teams.values() for entry in team.s3_buckets}
             )
         },
+        # imageCache: the upstream registries runner images must not come from directly.
+        THROUGH_CACHE: {"cachedRegistries": cached_registries(stack)},
     }
     if stack.teams:
         ceiling = max(t.max_runners_per_pool for t in stack.teams.values())

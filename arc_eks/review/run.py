@@ -37,7 +37,7 @@ from arc_eks import program, resource_graph
 from arc_eks.config.loader import NAMESPACE, SECRET_KEYS
 from arc_eks.errors import ConfigError
 from arc_eks.review import artifacts as review_artifacts
-from arc_eks.review import charts, helm_render
+from arc_eks.review import charts, helm_render, image_sources
 from arc_eks.review import policies as review_policies
 from arc_eks.review import policy_config as policy_config_module
 from arc_eks.review import summary as review_summary
@@ -339,6 +339,8 @@ def render(result: ReviewResult, *, show_plan: bool = True) -> str:
     lines += [
         f"  {n['name']}: {n['podSecurity']['enforce']}" for n in review_summary.namespaces(result)
     ]
+    lines.append("\nImages (where each pool's and the platform's images come from):")
+    lines += image_sources.render_lines(image_sources.image_uses(result.resources, result.rendered))
     verdict = {0: "PASS", 1: "FAIL", 2: "INVALID CONFIGURATION"}[result.exit_code]
     lines.append(
         f"\nSummary: {len(result.mandatory)} mandatory violation(s), {len(result.advisory)} "

@@ -10,6 +10,7 @@ from . import (
     cluster,
     helm,
     iam,
+    image_cache,
     isolation,
     nodes,
     scale_sets,
@@ -30,6 +31,7 @@ RESOURCE_RULES: tuple[Rule, ...] = (
     *helm.RULES,
     *isolation.RULES,
     *scale_sets.RULES,
+    *image_cache.RULES,
 )
 STACK_RULES: tuple[StackRule, ...] = (
     *stack.RULES,
