@@ -190,7 +190,12 @@ def build_runner_pools(
     for team, team_pools in by_team.items():
         runner_team = RunnerTeam(
             team,
-            RunnerTeamArgs(team=team, pools=team_pools),
+            RunnerTeamArgs(
+                team=team,
+                pools=team_pools,
+                registry_mirror_cidrs=tuple(stack.image_cache.dind_registry_mirror_cidrs),
+                registry_mirror_port=stack.image_cache.dind_registry_mirror_port,
+            ),
             opts=pulumi.ResourceOptions(parent=opts_parent, providers=[cluster.k8s_provider]),
         )
         result.teams[team] = runner_team
@@ -346,6 +351,7 @@ def _runner_deployment(
             controller=list(depends_on),
             isolation=team.isolation_for(pool),
             image_cache=image_cache,
+            registry_mirror=stack.image_cache.dind_registry_mirror,
         ),
         opts=pulumi.ResourceOptions(parent=team),
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arc_eks.builders.runner import MANAGED_BY
+from arc_eks.builders.runner import MANAGED_BY, POOL_LABEL
 
 NETWORK_POLICY_API_VERSION = "networking.k8s.io/v1"
 
@@ -53,6 +53,7 @@ DEFAULT_DENY = "default-deny"
 ALLOW_DNS = "allow-dns"
 ALLOW_INTERNET = "allow-internet-egress"
 ALLOW_API_SERVER = "allow-api-server"
+ALLOW_REGISTRY_MIRROR = "allow-registry-mirror"
 
 
 def _policy(namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -127,3 +128,30 @@ def runner_network_policies(
             )
         )
     return policies
+
+
+def registry_mirror_policy(
+    namespace: str, dind_pools: list[str], cidrs: tuple[str, ...] | list[str], port: int
+) -> dict[str, Any]:
+    """Egress from the runner pods of `dind_pools` (their dind daemons pull through the mirror)
+    to the organisation's registry mirror on a private address: its networks
+    (imageCache.dindRegistryMirrorCidrs, each at most a /24, never link-local) on its TCP port
+    only. Every other private address stays denied."""
+    return _policy(
+        namespace,
+        ALLOW_REGISTRY_MIRROR,
+        {
+            "podSelector": {
+                "matchExpressions": [
+                    {"key": POOL_LABEL, "operator": "In", "values": sorted(dind_pools)}
+                ]
+            },
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [{"ipBlock": {"cidr": cidr}} for cidr in cidrs],
+                    "ports": [{"protocol": "TCP", "port": port}],
+                }
+            ],
+        },
+    )

@@ -255,8 +255,17 @@ def _resources(resources: Resources) -> dict[str, Any]:
     }
 
 
-def _dind(pool: ResolvedPool, image_cache: ImageCachePlan | None = None) -> dict[str, Any]:
-    """dind: the daemon in a privileged `docker` sidecar; the runner stays unprivileged."""
+def _dind(
+    pool: ResolvedPool,
+    image_cache: ImageCachePlan | None = None,
+    registry_mirror: str | None = None,
+) -> dict[str, Any]:
+    """dind: the daemon in a privileged `docker` sidecar; the runner stays unprivileged. With a
+    `registry_mirror` (imageCache.dindRegistryMirror) the jobs' own Docker Hub pulls go through it
+    (`--registry-mirror`: dockerd asks the mirror first and falls back to Docker Hub). ARC's
+    `dockerRegistryMirror` field would not reach this sidecar: the controller adds it only to the
+    dind container it builds itself (dockerEnabled), which these pools never use."""
+    mirror = [f"--registry-mirror={registry_mirror}"] if registry_mirror else []
     docker_host = {"name": "DOCKER_HOST", "value": DOCKER_SOCKET}
     shared = [
         {"name": "var-run", "mountPath": "/var/run"},  # the socket
@@ -269,7 +278,12 @@ def _dind(pool: ResolvedPool, image_cache: ImageCachePlan | None = None) -> dict
     sidecar = {
         "name": "docker",
         "image": cached_image(pool.spec.dind_image or versions.DIND_IMAGE, image_cache),
-        "args": ["dockerd", f"--host={DOCKER_SOCKET}", f"--group={docker_group(pool)}"],
+        "args": [
+            "dockerd",
+            f"--host={DOCKER_SOCKET}",
+            f"--group={docker_group(pool)}",
+            *mirror,
+        ],
         # Unix socket only: no TCP listener, so no TLS certificates to generate.
         "env": [docker_host, {"name": "DOCKER_TLS_CERTDIR", "value": ""}],
         "securityContext": {"privileged": True},
@@ -380,6 +394,7 @@ def runner_deployment_manifest(
     node_selector: dict[str, str],
     tolerations: Sequence[dict[str, Any]] = (),
     image_cache: ImageCachePlan | None = None,
+    registry_mirror: str | None = None,
 ) -> dict[str, Any]:
     """The pool's RunnerDeployment. `node_selector` and `tolerations` place its runner pods on
     the node group of its isolation class (`builders.node_groups.placement`); with the image cache
@@ -412,7 +427,7 @@ def runner_deployment_manifest(
     if spec.group:
         template["group"] = spec.group
     if spec.docker == DockerMode.DIND:
-        template.update(_dind(pool, image_cache))
+        template.update(_dind(pool, image_cache, registry_mirror))
     elif spec.docker == DockerMode.KANIKO:
         template.update(_kaniko())
     elif spec.docker == DockerMode.KUBERNETES:

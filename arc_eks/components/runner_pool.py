@@ -38,6 +38,8 @@ class RunnerPoolArgs:
     isolation: Sequence[pulumi.Resource] = ()
     image_cache: ImageCachePlan | None = None
     """Runner and dind images through the ECR pull-through cache (None: as set)."""
+    registry_mirror: str | None = None
+    """Docker Hub mirror of the dind daemons (imageCache.dindRegistryMirror)."""
     """The pool's namespace and its NetworkPolicies (RunnerTeam.isolation_for): no runner pod
     starts before default-deny is in place."""
 
@@ -70,6 +72,7 @@ class RunnerPool(pulumi.ComponentResource):
             node_selector=args.node_selector,
             tolerations=args.tolerations,
             image_cache=args.image_cache,
+            registry_mirror=args.registry_mirror,
         )
         runners = k8s.apiextensions.CustomResource(
             f"{name}-runners",

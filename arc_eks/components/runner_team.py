@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from arc_eks.builders.network_policy import runner_network_policies
+from arc_eks.builders.network_policy import registry_mirror_policy, runner_network_policies
 from arc_eks.builders.runner import (
     POOL_LABEL,
     TEAM_LABEL,
@@ -27,6 +27,9 @@ class RunnerTeamArgs:
     team: str
     pools: Sequence[ResolvedPool]
     """The team's pools in this stack: they decide the namespaces and their Pod Security level."""
+    registry_mirror_cidrs: Sequence[str] = ()
+    """Private networks of the dind pools' registry mirror (imageCache.dindRegistryMirrorCidrs)."""
+    registry_mirror_port: int = 443
 
 
 class RunnerTeam(pulumi.ComponentResource):
@@ -52,10 +55,14 @@ class RunnerTeam(pulumi.ComponentResource):
         shared = [p for p in args.pools if p.spec.docker != DockerMode.KUBERNETES]
         if shared:
             # Resource name unchanged from the one-namespace-per-team layout.
+            dind = sorted(p.name for p in shared if p.spec.docker == DockerMode.DIND)
             self._namespace(
                 f"{name}-namespace",
                 namespace_manifest(args.team, [p.spec.docker for p in shared]),
                 api_server_pods=None,
+                mirror=(dind, tuple(args.registry_mirror_cidrs), args.registry_mirror_port)
+                if dind and args.registry_mirror_cidrs
+                else None,
             )
         for pool in args.pools:
             if pool.spec.docker != DockerMode.KUBERNETES:
@@ -78,9 +85,18 @@ class RunnerTeam(pulumi.ComponentResource):
         )
 
     def _namespace(
-        self, resource_name: str, manifest: dict, *, api_server_pods: dict[str, str] | None
+        self,
+        resource_name: str,
+        manifest: dict,
+        *,
+        api_server_pods: dict[str, str] | None,
+        mirror: tuple[list[str], tuple[str, ...], int] | None = None,
     ) -> None:
         namespace_name_ = manifest["metadata"]["name"]
+        policies = runner_network_policies(namespace_name_, api_server_pods=api_server_pods)
+        if mirror is not None:
+            pools, cidrs, port = mirror
+            policies.append(registry_mirror_policy(namespace_name_, pools, cidrs, port))
         namespace = k8s.core.v1.Namespace(
             resource_name,
             metadata=manifest["metadata"],
@@ -94,7 +110,7 @@ class RunnerTeam(pulumi.ComponentResource):
                 spec=policy["spec"],
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
             )
-            for policy in runner_network_policies(namespace_name_, api_server_pods=api_server_pods)
+            for policy in policies
         ]
 
     def namespace_for(self, pool: ResolvedPool) -> k8s.core.v1.Namespace:

@@ -497,6 +497,8 @@ def _default_upstreams() -> list[ImageCacheUpstream]:
     return ["docker-hub", "quay", "k8s"]
 
 
+# The dind mirror's private networks: each at most a /24.
+MIRROR_CIDR_MIN_PREFIX = 24
 # ECR rule prefixes are at most 30 characters; the longest suffix is `/docker-hub` (11).
 IMAGE_CACHE_PREFIX_MAX = 19
 
@@ -542,6 +544,22 @@ class ImageCacheConfig(ConfigModel):
         description="GitHub user of the token in arc-eks:imageCacheGithubToken (required with "
         "the github-container-registry upstream; a token with read:packages only).",
     )
+    dind_registry_mirror: str | None = Field(
+        default=None,
+        max_length=253,
+        pattern=r"^https://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?/?$",
+        description="Docker Hub mirror of your organisation for the jobs' own pulls in dind "
+        "pools (dockerd --registry-mirror): https://host[:port], the root of a host (dockerd "
+        "uses a mirror for Docker Hub only, and only at a host's root, so the ECR cache cannot "
+        "be one). Applies whether or not `enabled` is set.",
+    )
+    dind_registry_mirror_cidrs: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Private IPv4 networks (each at most a /24) the mirror's address is in, when "
+        "it is not public: runner pods of dind pools may then reach them on the mirror's port "
+        "only (the runner NetworkPolicies otherwise deny every private address).",
+    )
     untagged_expiry_days: int = Field(
         default=14,
         ge=1,
@@ -556,6 +574,41 @@ class ImageCacheConfig(ConfigModel):
         if len(set(value)) != len(value):
             raise ValueError("each upstream once")
         return value
+
+    @field_validator("dind_registry_mirror_cidrs")
+    @classmethod
+    def _mirror_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                network = ipaddress.IPv4Network(cidr, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"IPv4 networks such as 10.20.30.0/28 (the network address, then /prefix); "
+                    f"{cidr!r} is not one"
+                ) from None
+            if network.prefixlen < MIRROR_CIDR_MIN_PREFIX:
+                raise ValueError(
+                    f"narrow networks (at most a /{MIRROR_CIDR_MIN_PREFIX}): {cidr} admits "
+                    f"{network.num_addresses} addresses; list the mirror's own"
+                )
+            if network.overlaps(ipaddress.IPv4Network("169.254.0.0/16")):
+                raise ValueError(f"no link-local network ({cidr}: the instance metadata service)")
+        return value
+
+    @model_validator(mode="after")
+    def _mirror_for_cidrs(self) -> ImageCacheConfig:
+        if self.dind_registry_mirror_cidrs and not self.dind_registry_mirror:
+            raise ValueError("dindRegistryMirrorCidrs only with dindRegistryMirror")
+        if self.dind_registry_mirror and not 1 <= self.dind_registry_mirror_port <= 65535:
+            raise ValueError("a dindRegistryMirror port between 1 and 65535")
+        return self
+
+    @property
+    def dind_registry_mirror_port(self) -> int:
+        """The mirror's TCP port (443 unless the URL names one)."""
+        host = (self.dind_registry_mirror or "").removeprefix("https://").rstrip("/")
+        _, colon, port = host.partition(":")
+        return int(port) if colon else 443
 
 
 class StackConfig(ConfigModel):
