@@ -298,6 +298,8 @@ def _build_pool(
                 isolation=team.isolation_for(pool),
                 enterprise_url=stack.github.enterprise_url,
                 enterprise_ca=stack.github.enterprise_ca_certificate is not None,
+                image_cache=image_cache,
+                registry_mirror=stack.image_cache.dind_registry_mirror,
             ),
             opts=pulumi.ResourceOptions(parent=team),
         )

@@ -215,6 +215,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
             ScaleSetControllerArgs(
                 replicas=stack.scale_sets.controller_replicas,
                 log_format=stack.controller.log_format,
+                image_cache=cache_plan,
             ),
             opts=in_cluster,
         )

@@ -58,8 +58,11 @@ def run_fixture(
     env: str = "dev",
     mocks: pulumi.runtime.Mocks | None = None,
     raise_errors: bool = True,
+    aws: Mapping[str, Any] | None = None,
     **overrides: Any,
 ) -> ProgramRun:
+    """The program over `teams_dir` with a small dev stack; `overrides` replace `arc-eks:` keys,
+    `aws` adds `aws:` keys (e.g. allowedAccountIds)."""
     from arc_eks import program
 
     config = {
@@ -67,9 +70,13 @@ def run_fixture(
         for key, value in stack_config(**overrides).items()
     }
     config["aws:region"] = "eu-west-1"
+    for key, value in (aws or {}).items():
+        config[f"aws:{key}"] = value if isinstance(value, str) else json.dumps(value)
     secrets = {
         "arc-eks:githubToken": f"{OFFLINE_SECRET_PREFIX}token",
         "arc-eks:githubWebhookSecret": f"{OFFLINE_SECRET_PREFIX}webhook",
+        "arc-eks:imageCacheDockerHubToken": f"{OFFLINE_SECRET_PREFIX}docker-hub",
+        "arc-eks:imageCacheGithubToken": f"{OFFLINE_SECRET_PREFIX}ghcr",
     }
     return run_program(
         lambda: program.main(teams_dir=teams_dir),

@@ -155,3 +155,48 @@ def test_without_a_mirror_nothing_changes(tmp_path: Path) -> None:
         for r in plain.of_type(NETWORK_POLICY)
         if r.inputs["metadata"]["name"] == "allow-registry-mirror"
     ]
+
+
+def test_scale_set_pools_get_the_mirror_and_the_cache(tmp_path: Path) -> None:
+    """A scale-set dind pool: the mirror on its dind native sidecar, its images (runner from
+    ghcr.io, dind from Docker Hub) and the scale-set controller's through the ECR cache when it
+    serves their registries, and its runner pods reach the private mirror like a legacy pool's."""
+    from arc_eks.builders.registry import image_source
+
+    teams = write_teams(tmp_path / "teams", {"alpha": [pool("sets", "dind", mode="scaleSet")]})
+    run = run_fixture(
+        teams,
+        imageCache={
+            "enabled": True,
+            "dockerHubUsername": "acme",
+            "githubUsername": "acme-bot",
+            "upstreams": ["docker-hub", "github-container-registry", "quay", "k8s"],
+            "dindRegistryMirror": MIRROR,
+            "dindRegistryMirrorCidrs": ["10.20.30.0/28"],
+        },
+        aws={"allowedAccountIds": ["111122223333"]},
+    )
+    releases = {
+        r.inputs["chart"].rsplit("/", 1)[-1]: r
+        for r in run.of_type("kubernetes:helm.sh/v3:Release")
+    }
+    pod = releases["gha-runner-scale-set"].inputs["values"]["template"]["spec"]
+    dind = next(c for c in pod["initContainers"] if c["name"] == "dind")
+    assert dind["args"][-1] == f"--registry-mirror={MIRROR}"
+    images = [c["image"] for c in [*pod["initContainers"], *pod["containers"]]]
+    assert {image_source(i) for i in images} == {
+        "ECR cache (docker-hub)",
+        "ECR cache (github-container-registry)",
+    }
+    controller = releases["gha-runner-scale-set-controller"].inputs["values"]["image"]
+    assert image_source(controller["repository"] + ":" + controller["tag"]) == (
+        "ECR cache (github-container-registry)"
+    )
+    mirror = [
+        r
+        for r in run.of_type(NETWORK_POLICY)
+        if r.inputs["metadata"]["name"] == "allow-registry-mirror"
+    ]
+    assert [r.inputs["spec"]["podSelector"]["matchExpressions"][0]["values"] for r in mirror] == [
+        ["sets"]
+    ]

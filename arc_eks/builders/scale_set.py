@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from arc_eks import versions
+from arc_eks.builders.registry import ImageCachePlan, cached_image, cached_repository
 from arc_eks.builders.runner import (
     DOCKER_SOCKET,
     HOOK_TEMPLATE_DIR,
@@ -71,13 +72,18 @@ def scale_set_metrics_values() -> dict[str, str]:
     }
 
 
-def scale_set_controller_values(*, replicas: int, log_format: str) -> dict[str, Any]:
-    """The gha-runner-scale-set-controller: pinned image, replicas (leader election above one,
-    which the chart turns on itself), metrics on, least privilege for its own container."""
+def scale_set_controller_values(
+    *, replicas: int, log_format: str, image_cache: ImageCachePlan | None = None
+) -> dict[str, Any]:
+    """The gha-runner-scale-set-controller: pinned image (through the ECR pull-through cache when
+    it serves ghcr.io), replicas (leader election above one, which the chart turns on itself),
+    metrics on, least privilege for its own container."""
     return {
         "replicaCount": replicas,
         "image": {
-            "repository": versions.SCALE_SET_CONTROLLER_IMAGE_REPOSITORY,
+            "repository": cached_repository(
+                versions.SCALE_SET_CONTROLLER_IMAGE_REPOSITORY, image_cache
+            ),
             "tag": versions.SCALE_SET_CONTROLLER_IMAGE_TAG,
         },
         "flags": {"logLevel": "info", "logFormat": log_format},
@@ -171,10 +177,17 @@ def scale_set_dind_image(pool: ResolvedPool) -> str:
     return pool.spec.dind_image or versions.SCALE_SET_DIND_IMAGE
 
 
-def scale_set_dind_args(pool: ResolvedPool) -> list[str]:
+def scale_set_dind_args(pool: ResolvedPool, registry_mirror: str | None = None) -> list[str]:
     """dockerd's arguments in the dind sidecar: the Unix socket only (no TCP listener, no TLS
-    certificates), owned by the runner image's docker group."""
-    return ["dockerd", f"--host={DOCKER_SOCKET}", f"--group={scale_set_docker_group(pool)}"]
+    certificates), owned by the runner image's docker group; the organisation's Docker Hub mirror
+    when the stack names one (imageCache.dindRegistryMirror)."""
+    mirror = [f"--registry-mirror={registry_mirror}"] if registry_mirror else []
+    return [
+        "dockerd",
+        f"--host={DOCKER_SOCKET}",
+        f"--group={scale_set_docker_group(pool)}",
+        *mirror,
+    ]
 
 
 def github_config_url(pool: ResolvedPool, enterprise_url: str | None) -> str:
@@ -197,14 +210,18 @@ def _pod_labels(pool: ResolvedPool) -> dict[str, str]:
     return {**pool.spec.metadata.labels, **MANAGED_BY, TEAM_LABEL: pool.team, POOL_LABEL: pool.name}
 
 
-def scale_set_dind_sidecar(pool: ResolvedPool) -> dict[str, Any]:
+def scale_set_dind_sidecar(
+    pool: ResolvedPool,
+    image_cache: ImageCachePlan | None = None,
+    registry_mirror: str | None = None,
+) -> dict[str, Any]:
     """The dind daemon as a native sidecar (an init container with restartPolicy Always and a
     startup probe, as the chart writes it on Kubernetes >= 1.29), with the pinned image. The only
     privileged container of the pod. Kubernetes stops it after the runner container."""
     return {
         "name": DIND_CONTAINER,
-        "image": scale_set_dind_image(pool),
-        "args": scale_set_dind_args(pool),
+        "image": cached_image(scale_set_dind_image(pool), image_cache),
+        "args": scale_set_dind_args(pool, registry_mirror),
         # The docker image generates TLS certificates unless this is empty (dockerd-entrypoint.sh).
         "env": [{"name": "DOCKER_TLS_CERTDIR", "value": ""}],
         "securityContext": {"privileged": True},
@@ -220,12 +237,14 @@ def scale_set_dind_sidecar(pool: ResolvedPool) -> dict[str, Any]:
     }
 
 
-def _dind_externals_init(pool: ResolvedPool) -> dict[str, Any]:
+def _dind_externals_init(
+    pool: ResolvedPool, image_cache: ImageCachePlan | None = None
+) -> dict[str, Any]:
     """Copies the runner's externals where the dind sidecar sees them (the chart's
     init-dind-externals, with the pool's pinned runner image)."""
     return {
         "name": "init-dind-externals",
-        "image": scale_set_runner_image(pool),
+        "image": cached_image(scale_set_runner_image(pool), image_cache),
         "command": ["cp"],
         "args": ["-r", f"{RUNNER_HOME}/externals/.", f"{RUNNER_HOME}/tmpDir/"],
         # Init containers run before the main ones: the runner's resources bound it without
@@ -240,12 +259,16 @@ def scale_set_pod_template(
     *,
     node_selector: dict[str, str],
     tolerations: Sequence[dict[str, Any]] = (),
+    image_cache: ImageCachePlan | None = None,
+    registry_mirror: str | None = None,
 ) -> dict[str, Any]:
-    """The runner pod template (`template` of the runner-set chart) of a scale-set pool."""
+    """The runner pod template (`template` of the runner-set chart) of a scale-set pool; its images
+    through the ECR pull-through cache where it serves their registry, its dind daemon using the
+    organisation's Docker Hub mirror when the stack names one."""
     spec = pool.spec
     runner: dict[str, Any] = {
         "name": "runner",
-        "image": scale_set_runner_image(pool),
+        "image": cached_image(scale_set_runner_image(pool), image_cache),
         "imagePullPolicy": "IfNotPresent",
         "command": list(RUNNER_COMMAND),
         "resources": _resources(spec.resources),
@@ -270,7 +293,10 @@ def scale_set_pod_template(
             {"name": DIND_SOCKET_VOLUME, "emptyDir": {}},
             {"name": DIND_EXTERNALS_VOLUME, "emptyDir": {}},
         ]
-        init_containers += [_dind_externals_init(pool), scale_set_dind_sidecar(pool)]
+        init_containers += [
+            _dind_externals_init(pool, image_cache),
+            scale_set_dind_sidecar(pool, image_cache, registry_mirror),
+        ]
     elif spec.docker == DockerMode.KANIKO:
         env.append({"name": "KANIKO_SCRATCH_DIR", "value": KANIKO_SCRATCH_DIR})
         mounts.append({"name": "kaniko-scratch", "mountPath": KANIKO_SCRATCH_DIR})
@@ -340,6 +366,8 @@ def runner_scale_set_values(
     tolerations: Sequence[dict[str, Any]] = (),
     enterprise_url: str | None = None,
     enterprise_ca: bool = False,
+    image_cache: ImageCachePlan | None = None,
+    registry_mirror: str | None = None,
 ) -> dict[str, Any]:
     """The gha-runner-scale-set release of one pool. No credential in these values: the chart
     reads the pool namespace's Secret `GITHUB_CONFIG_SECRET_NAME` (githubConfigSecret as a name)."""
@@ -359,7 +387,11 @@ def runner_scale_set_values(
         # On every object of the release (the AutoscalingRunnerSet included).
         "labels": {**spec.metadata.labels, TEAM_LABEL: pool.team, POOL_LABEL: pool.name},
         "template": scale_set_pod_template(
-            pool, node_selector=node_selector, tolerations=tolerations
+            pool,
+            node_selector=node_selector,
+            tolerations=tolerations,
+            image_cache=image_cache,
+            registry_mirror=registry_mirror,
         ),
     }
     if spec.metadata.annotations:

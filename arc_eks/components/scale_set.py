@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from arc_eks import versions
+from arc_eks.builders.registry import ImageCachePlan
 from arc_eks.builders.runner import MANAGED_BY
 from arc_eks.builders.scale_set import (
     GITHUB_CONFIG_SECRET_NAME,
@@ -43,6 +44,7 @@ SCALE_SET_CONTROLLER_CHART_REF = f"{versions.SCALE_SET_REPO}/{versions.SCALE_SET
 class ScaleSetControllerArgs:
     replicas: int
     log_format: str
+    image_cache: ImageCachePlan | None = None
 
 
 class ScaleSetController(pulumi.ComponentResource):
@@ -80,7 +82,9 @@ class ScaleSetController(pulumi.ComponentResource):
             chart=SCALE_SET_CONTROLLER_CHART_REF,
             version=versions.SCALE_SET_CHART_VERSION,
             namespace=SCALE_SET_CONTROLLER_NAMESPACE,
-            values=scale_set_controller_values(replicas=args.replicas, log_format=args.log_format),
+            values=scale_set_controller_values(
+                replicas=args.replicas, log_format=args.log_format, image_cache=args.image_cache
+            ),
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace]),
         )
@@ -145,6 +149,10 @@ class RunnerScaleSetArgs:
     """The namespace and its NetworkPolicies: no runner pod starts before default-deny."""
     enterprise_url: str | None = None
     enterprise_ca: bool = False
+    image_cache: ImageCachePlan | None = None
+    """Runner and dind images through the ECR pull-through cache (where it serves ghcr.io/Docker Hub)."""
+    registry_mirror: str | None = None
+    """Docker Hub mirror of the dind daemon (imageCache.dindRegistryMirror)."""
 
 
 class RunnerScaleSet(pulumi.ComponentResource):
@@ -188,6 +196,8 @@ class RunnerScaleSet(pulumi.ComponentResource):
                 tolerations=args.tolerations,
                 enterprise_url=args.enterprise_url,
                 enterprise_ca=args.enterprise_ca,
+                image_cache=args.image_cache,
+                registry_mirror=args.registry_mirror,
             ),
             timeout=RELEASE_TIMEOUT_SECONDS,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits_for),
