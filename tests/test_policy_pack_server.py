@@ -140,12 +140,38 @@ def test_pack_lists_every_rule_with_its_schema(analyzer: Any) -> None:
     assert "allowedS3Buckets" in s3.configSchema.properties
 
 
+def _through_prod_cache(value: Any) -> Any:
+    """`value` with every image as prod's image cache makes it (the fixture's prod stack turns
+    imageCache on): the images a compliant prod resource has."""
+    from arc_eks.builders.registry import cached_image, image_cache_plan
+
+    plan, _ = image_cache_plan(
+        policy_config.stack_config_of(PROJECT_DIR / "tests" / "fixtures" / "project", "prod"),
+        region="eu-west-1",
+        account_ids=["111122223333"],
+    )
+    images = ("image", "actionsRunnerRepositoryAndTag", "dindSidecarRepositoryAndTag")
+    if isinstance(value, dict):
+        return {
+            k: cached_image(v, plan)
+            if k in images and isinstance(v, str)
+            else _through_prod_cache(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_through_prod_cache(v) for v in value]
+    return value
+
+
 def test_compliant_resources_pass(analyzer: Any) -> None:
     for kind in TYPES:
-        inputs = baseline(kind)
+        inputs = _through_prod_cache(baseline(kind))
         if kind == "eks_cluster":  # prod admits only the deploy runner's address
             inputs["publicAccessCidrs"] = ["198.51.100.10/32"]
         assert _analyze(analyzer, kind, inputs) == [], kind
+    # The same runners pulling from Docker Hub directly: refused where prod turned the cache on.
+    upstream = _analyze(analyzer, "runner_deployment", baseline("runner_deployment"))
+    assert {d.policyName for d in upstream} == {"arc-runner-images-through-cache"}
     office = _analyze(analyzer, "eks_cluster", baseline("eks_cluster"))
     assert [d.policyName for d in office] == ["aws-eks-cluster-endpoint-restricted"]
 
@@ -221,8 +247,8 @@ def _analyze_typed(stub: Any, typ: str, inputs: dict[str, Any]) -> list[Any]:
 def test_scale_set_rules_over_grpc(analyzer: Any) -> None:
     """The scale-set rules as the engine calls them: the chart's AutoscalingRunnerSet and the
     runner-set release, compliant and not, with prod's team caps."""
-    ars = scale_set_fixtures.render_set(scale_set_fixtures.BASE_VALUES)
-    release = scale_set_fixtures.release(scale_set_fixtures.BASE_VALUES)
+    ars = _through_prod_cache(scale_set_fixtures.render_set(scale_set_fixtures.BASE_VALUES))
+    release = _through_prod_cache(scale_set_fixtures.release(scale_set_fixtures.BASE_VALUES))
     assert _analyze_typed(analyzer, scale_sets.AUTOSCALING_RUNNER_SET, ars) == []
     assert _analyze_typed(analyzer, "kubernetes:helm.sh/v3:Release", release) == []
     privileged = copy.deepcopy(ars)
