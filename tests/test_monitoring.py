@@ -457,4 +457,5 @@ def test_chart_service_monitor_alone_is_still_accepted() -> None:
     (release,) = [r for r in run.resources if r.name == "arc-release"]
     metrics = release.inputs["values"]["metrics"]
     assert metrics["serviceMonitor"]["enable"] is True
-    assert "proxy" not in metrics  # the chart's monitor scrapes through kube-rbac-proxy
+    # The chart's monitor scrapes through kube-rbac-proxy: it stays on (only its image is set).
+    assert "enabled" not in metrics["proxy"]
