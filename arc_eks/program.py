@@ -31,7 +31,12 @@ from arc_eks.components.monitoring import ArcMonitoring, ArcMonitoringArgs
 from arc_eks.components.network import Network, NetworkArgs
 from arc_eks.components.node_groups import RunnerNodeGroups, RunnerNodeGroupsArgs
 from arc_eks.components.scale_set import ScaleSetController, ScaleSetControllerArgs
-from arc_eks.config.loader import load_aws_settings, load_stack_config, load_stack_context
+from arc_eks.config.loader import (
+    GitHubSecrets,
+    load_aws_settings,
+    load_stack_config,
+    load_stack_context,
+)
 from arc_eks.config.stack import StackConfig
 from arc_eks.config.teams import load_team_pools
 from arc_eks.errors import ConfigError, ConfigProblem
@@ -50,12 +55,38 @@ def cluster_name_for(environment: str) -> str:
     return f"arc-eks-{environment}"
 
 
-def _image_cache_plan(stack: StackConfig) -> tuple[ImageCachePlan | None, list[ConfigProblem]]:
-    """The stack's ECR pull-through cache (imageCache), from its config and aws: settings."""
+def _image_cache_plan(stack: StackConfig, problems: list[ConfigProblem]) -> ImageCachePlan | None:
+    """The stack's ECR pull-through cache (imageCache), from its config and aws: settings; what
+    prevents it is added to `problems`."""
     aws_settings = load_aws_settings()
-    return image_cache_plan(
+    plan, found = image_cache_plan(
         stack, region=aws_settings.region, account_ids=aws_settings.allowed_account_ids
     )
+    problems += found
+    return plan
+
+
+def _image_cache_ready(
+    plan: ImageCachePlan | None,
+    cluster: RunnerCluster,
+    secrets: GitHubSecrets,
+    tags: dict[str, str],
+) -> list[pulumi.Resource]:
+    """The ECR pull-through cache (imageCache): its rules, templates and the node role's import
+    permission, which the Kubernetes provider waits for (so before any pod asks for a cached
+    image). Nothing when the cache is off."""
+    if plan is None:
+        return []
+    cache = ImageCache(
+        "image-cache",
+        ImageCacheArgs(
+            plan=plan,
+            node_role_name=cluster.node_role.name,
+            tokens=secrets.registry_tokens,
+            tags=tags,
+        ),
+    )
+    return cache.ready
 
 
 def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> None:
@@ -69,8 +100,7 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     problems = deployer_problems(aws.get_caller_identity().arn, list(stack.cluster.admin_role_arns))
     problems += runner_namespace_problems(pools)
     problems += scale_set_problems(pools)
-    cache_plan, cache_problems = _image_cache_plan(stack)
-    problems += cache_problems
+    cache_plan = _image_cache_plan(stack, problems)
     if problems:
         raise ConfigError(problems)
 
@@ -118,20 +148,9 @@ def main(*, project_dir: Path = PROJECT_DIR, teams_dir: Path | None = None) -> N
     node_groups: list[pulumi.Resource] = [cluster.node_group, *runner_nodes.node_groups.values()]
     # The ECR pull-through cache (imageCache): its rules, templates and the node role's import
     # permission exist before the provider, so before any pod asks for a cached image.
-    cache_ready = (
-        ImageCache(
-            "image-cache",
-            ImageCacheArgs(
-                plan=cache_plan,
-                node_role_name=cluster.node_role.name,
-                tokens=secrets.registry_tokens,
-                tags=tags,
-            ),
-        ).ready
-        if cache_plan is not None
-        else []
+    k8s_provider = cluster.kubernetes_provider(
+        [*node_groups, *_image_cache_ready(cache_plan, cluster, secrets, tags)]
     )
-    k8s_provider = cluster.kubernetes_provider([*node_groups, *cache_ready])
     # Work volumes of `docker: kubernetes` pools (and any PVC) need the EBS CSI driver.
     EbsCsiDriver(
         "ebs-csi-driver",

@@ -261,18 +261,26 @@ def test_rules_templates_and_credentials() -> None:
     rules = {r.inputs["ecrRepositoryPrefix"]: r for r in run.of_type(RULE)}
     assert {p: r.inputs["upstreamRegistryUrl"] for p, r in rules.items()} == {
         "arc-eks-staging/docker-hub": "registry-1.docker.io",
+        "arc-eks-staging/ghcr": "ghcr.io",
         "arc-eks-staging/quay": "quay.io",
         "arc-eks-staging/k8s": "registry.k8s.io",
     }
-    (secret,) = run.of_type("aws:secretsmanager/secret:Secret")
-    assert secret.inputs["namePrefix"].startswith("ecr-pullthroughcache/arc-eks-staging/docker-hub")
+    secrets = {r.inputs["namePrefix"]: r for r in run.of_type("aws:secretsmanager/secret:Secret")}
+    assert sorted(secrets) == [
+        "ecr-pullthroughcache/arc-eks-staging/docker-hub-",
+        "ecr-pullthroughcache/arc-eks-staging/ghcr-",
+    ]
     assert (
         rules["arc-eks-staging/docker-hub"]
         .inputs["credentialArn"]
         .startswith("arn:aws:secretsmanager:")
     )
     assert "credentialArn" not in rules["arc-eks-staging/quay"].inputs
-    (version,) = run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    version = next(
+        v
+        for v in run.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+        if v.name == "image-cache-docker-hub-credentials"
+    )
     assert is_secret(version.inputs["secretString"])
     assert json.loads(version.inputs["secretString"]["value"]) == {
         "username": "acme-ci-pulls",
@@ -290,10 +298,10 @@ def test_rules_templates_and_credentials() -> None:
 
 
 def test_the_token_is_never_plain_in_any_input() -> None:
-    token = f"{OFFLINE_SECRET_PREFIX}docker-hub"
-    for resource in _run("staging"):
-        masked = json.dumps(resource.plain_inputs(mask="***"))
-        assert token not in masked, resource.name
+    for token in (f"{OFFLINE_SECRET_PREFIX}docker-hub", f"{OFFLINE_SECRET_PREFIX}ghcr"):
+        for resource in _run("staging"):
+            masked = json.dumps(resource.plain_inputs(mask="***"))
+            assert token not in masked, resource.name
 
 
 def test_node_role_gets_the_policy() -> None:
@@ -304,7 +312,8 @@ def test_node_role_gets_the_policy() -> None:
     role = run.one("aws:iam/role:Role", "cluster-node")
     assert role.urn in policy.dependencies
     assert policy.inputs["role"] == "cluster-node"  # the role's name as the mocks give it
-    assert json.loads(policy.inputs["policy"]) == node_pull_through_policy(_plan())
+    plan = _plan("docker-hub", "github-container-registry", "quay", "k8s")
+    assert json.loads(policy.inputs["policy"]) == node_pull_through_policy(plan)
 
 
 def test_everything_in_cluster_waits_for_the_cache() -> None:
@@ -376,6 +385,7 @@ def test_every_rendered_and_runner_image_comes_through_the_cache(
     assert {image_source(i) for i in images} == {
         "ECR 111122223333",
         "ECR cache (docker-hub)",
+        "ECR cache (github-container-registry)",
         "ECR cache (quay)",
         "ECR cache (k8s)",
     }
@@ -438,7 +448,12 @@ def test_the_review_shows_where_each_pools_images_come_from(
     assert pools[("pool runners-payments/build", "docker")] == "ECR cache (docker-hub)"
     assert pools[("pool runners-data-platform/images", "runner")] == "ECR 111122223333"
     platform = {u.source for u in uses if u.owner.startswith("platform ")}
-    assert platform == {"ECR cache (docker-hub)", "ECR cache (quay)", "ECR cache (k8s)"}
+    assert platform == {
+        "ECR cache (docker-hub)",
+        "ECR cache (github-container-registry)",
+        "ECR cache (quay)",
+        "ECR cache (k8s)",
+    }
     text = review.render(staging_review, show_plan=False)
     assert "Images (where each pool's and the platform's images come from):" in text
     assert "pool runners-payments/build  docker: ECR cache (docker-hub)" in text

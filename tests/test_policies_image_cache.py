@@ -149,7 +149,12 @@ def test_scale_set_pods_later_container() -> None:
 
 def test_the_stack_setting_reaches_the_pack() -> None:
     staging = policy_config.generate(FIXTURE_PROJECT, "staging")
-    assert staging[RULE]["cachedRegistries"] == ["docker.io", "quay.io", "registry.k8s.io"]
+    assert staging[RULE]["cachedRegistries"] == [
+        "docker.io",
+        "ghcr.io",
+        "quay.io",
+        "registry.k8s.io",
+    ]
     dev = policy_config.generate(FIXTURE_PROJECT, "dev")
     assert dev[RULE]["cachedRegistries"] == []
     # The pack's view of a registry agrees with the program's rewrite.
