@@ -173,8 +173,10 @@ def test_operator_mode_review_validates_every_object(operator_review: review.Rev
         for r in operator_review.resources
         if r.type.startswith("kubernetes:monitoring.coreos.com/")
     }
-    # No scale-set pool in this stack: no scale-set controller, no PodMonitors in its namespace.
-    assert kinds == {"ServiceMonitor", "PrometheusRule"}
+    # PodMonitors exactly when the stack has the scale-set controller (and so its namespace).
+    has_scale_sets = any(r.name == "scale-sets-release" for r in operator_review.resources)
+    expected = {"ServiceMonitor", "PrometheusRule"} | ({"PodMonitor"} if has_scale_sets else set())
+    assert kinds == expected
 
 
 # --- scale-set controller and listeners -------------------------------------------------------
@@ -199,6 +201,13 @@ def test_pod_monitors_come_with_the_scale_set_controller(scale_set_run: ProgramR
         assert monitor.inputs["metadata"]["namespace"] == ss.SCALE_SET_CONTROLLER_NAMESPACE
         assert release.urn in monitor.dependencies  # its namespace exists after the release
     assert [p.render() for p in in_cluster_order_problems(scale_set_run.resources)] == []
+
+
+def test_no_pod_monitors_without_scale_set_pools(tmp_path: Path) -> None:
+    teams = write_teams(tmp_path / "teams", {"alpha": [pool("old", "dind")]})
+    run = run_fixture(teams, monitoring={"mode": "prometheusOperator"})
+    assert not run.of_type("kubernetes:monitoring.coreos.com/v1:PodMonitor")
+    assert len(run.of_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")) == 1
 
 
 def test_scale_set_pod_monitor_selects_the_rendered_controller(scale_set_run: ProgramRun) -> None:
