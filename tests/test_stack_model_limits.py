@@ -101,6 +101,59 @@ def test_runner_nodes_max_size(size: int, ok: bool) -> None:
         refused(raw, "runnerNodes.maxSize")
 
 
+# --- GitHub Enterprise CA, scale sets ---------------------------------------------------------
+
+GHES = "https://github.example.com"
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+def test_enterprise_ca_certificate() -> None:
+    config = accepted(stack(github={"enterpriseUrl": GHES, "enterpriseCaCertificate": PEM}))
+    assert config.github.enterprise_ca_certificate == PEM.strip()
+    assert accepted(stack(github={"enterpriseUrl": GHES})).github.enterprise_ca_certificate is None
+    refused(stack(github={"enterpriseCaCertificate": PEM}), "github", "only with enterpriseUrl")
+    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    for text in (f"{begin}\nMIIB\n", f"MIIB\n{end}", "MIIB"):
+        refused(
+            stack(github={"enterpriseUrl": GHES, "enterpriseCaCertificate": text}),
+            "github",
+            "as PEM text",
+        )
+    for key in ("-----BEGIN PRIVATE KEY-----", "-----BEGIN RSA PRIVATE KEY-----"):
+        found = problems(
+            stack(github={"enterpriseUrl": GHES, "enterpriseCaCertificate": PEM + key})
+        )
+        assert [p for p, _ in found] == ["github"], found
+        assert "without a private key" in found[0][1]
+        assert key not in found[0][1] and "MIIB" not in found[0][1]
+
+
+def test_enterprise_ca_certificate_length() -> None:
+    begin, end = "-----BEGIN CERTIFICATE-----\n", "\n-----END CERTIFICATE-----"
+    most = begin + "A" * (65536 - len(begin) - len(end)) + end
+    assert len(most) == 65536
+    accepted(stack(github={"enterpriseUrl": GHES, "enterpriseCaCertificate": most}))
+    refused(
+        stack(github={"enterpriseUrl": GHES, "enterpriseCaCertificate": most + "A"}),
+        "github.enterpriseCaCertificate",
+    )
+
+
+def test_scale_sets_defaults_and_bounds() -> None:
+    assert accepted(stack()).scale_sets.model_dump() == {
+        "default_mode": "runnerDeployment",
+        "controller_replicas": 2,
+    }
+    for mode in ("runnerDeployment", "scaleSet"):
+        assert accepted(stack(scaleSets={"defaultMode": mode})).scale_sets.default_mode == mode
+    refused(stack(scaleSets={"defaultMode": "runnerSet"}), "scaleSets.defaultMode")
+    for replicas in (1, 5):
+        config = accepted(stack(scaleSets={"controllerReplicas": replicas}))
+        assert config.scale_sets.controller_replicas == replicas
+    for replicas in (0, 6):
+        refused(stack(scaleSets={"controllerReplicas": replicas}), "scaleSets.controllerReplicas")
+
+
 # --- controller ---------------------------------------------------------------------------------
 
 
