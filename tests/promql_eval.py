@@ -1,8 +1,8 @@
 """A small PromQL evaluator for the alert tests, over promql-parser's syntax tree.
 
 It evaluates the subset the alert rules use (selectors with label matchers, range selectors,
-rate/increase, histogram_quantile, sum by, arithmetic and comparisons between vectors with
-identical labels or a vector and a number) and alerting rules with `for`, with Prometheus's
+rate/increase, histogram_quantile, sum by, arithmetic, comparisons and `and` between vectors
+with identical labels or a vector and a number) and alerting rules with `for`, with Prometheus's
 semantics as of Prometheus 2.x (whose promtool the tests also run): the 5-minute lookback
 [t - 5m, t] of instant selectors, the range window [t - range, t], the extrapolation of
 `extrapolatedRate`, `bucketQuantile`, and an alert firing once its expression has returned it at
@@ -272,9 +272,19 @@ class Evaluator:
 
     def _binary(self, node: Any, t: float) -> Vector | float:
         op = str(node.op)
-        if node.modifier is not None:
+        modifier = node.modifier
+        # `and` carries the parser's default many-to-many modifier; nothing else is supported.
+        if modifier is not None and (
+            modifier.matching is not None or modifier.return_bool or op != "and"
+        ):
             raise UnsupportedError("vector matching modifiers")
         lhs, rhs = self.instant(node.lhs, t), self.instant(node.rhs, t)
+        if op == "and":
+            # Set intersection: the left samples whose labels (name aside) the right has.
+            if isinstance(lhs, float) or isinstance(rhs, float):
+                raise UnsupportedError("and with a number")
+            right_keys = {_without_name(k) for k in rhs}
+            return {k: v for k, v in lhs.items() if _without_name(k) in right_keys}
         if op in COMPARISONS:
             return _compare(COMPARISONS[op], lhs, rhs)
         if op in ARITHMETIC:

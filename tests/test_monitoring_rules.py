@@ -58,6 +58,8 @@ def test_every_alert_has_a_runbook_line() -> None:
 SCALE_SET = 'name="build",namespace="payments",organization="acme",repository="",enterprise=""'
 POOL = 'scale_set_name="build",scale_set_namespace="payments"'
 HRA = 'horizontalrunnerautoscaler="build",namespace="payments"'
+FIXED_HRA = 'horizontalrunnerautoscaler="fixed",namespace="payments"'
+FIXED_SCALE_SET = 'name="fixed",namespace="payments",organization="acme"'
 HRA_FULL = (
     f'{HRA},enterprise="",organization="acme",repository="",kind="RunnerDeployment",name="build"'
 )
@@ -143,10 +145,16 @@ CASES: dict[str, tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str
         [
             _series("gha_desired_runners", SCALE_SET, "2x10 10x50"),
             _series("gha_max_runners", SCALE_SET, "10x60"),
+            _series("gha_min_runners", SCALE_SET, "1x60"),
         ],
+        # At its maximum for 10 minutes only, and a fixed-size pool (min = max) that always is.
         [
             _series("gha_desired_runners", SCALE_SET, "2x20 10x10 4x30"),
             _series("gha_max_runners", SCALE_SET, "10x60"),
+            _series("gha_min_runners", SCALE_SET, "1x60"),
+            _series("gha_desired_runners", FIXED_SCALE_SET, "3x60"),
+            _series("gha_max_runners", FIXED_SCALE_SET, "3x60"),
+            _series("gha_min_runners", FIXED_SCALE_SET, "3x60"),
         ],
         {
             "name": "build",
@@ -160,10 +168,15 @@ CASES: dict[str, tuple[list[dict[str, str]], list[dict[str, str]], dict[str, str
         [
             _series("horizontalrunnerautoscaler_status_desired_replicas", HRA, "4x10 8x50"),
             _series("horizontalrunnerautoscaler_spec_max_replicas", HRA, "8x60"),
+            _series("horizontalrunnerautoscaler_spec_min_replicas", HRA, "1x60"),
         ],
         [
             _series("horizontalrunnerautoscaler_status_desired_replicas", HRA, "4x60"),
             _series("horizontalrunnerautoscaler_spec_max_replicas", HRA, "8x60"),
+            _series("horizontalrunnerautoscaler_spec_min_replicas", HRA, "1x60"),
+            _series("horizontalrunnerautoscaler_status_desired_replicas", FIXED_HRA, "2x60"),
+            _series("horizontalrunnerautoscaler_spec_max_replicas", FIXED_HRA, "2x60"),
+            _series("horizontalrunnerautoscaler_spec_min_replicas", FIXED_HRA, "2x60"),
         ],
         {"horizontalrunnerautoscaler": "build", "namespace": "payments"},
     ),

@@ -77,6 +77,9 @@ def test_vectors_match_on_identical_labels_and_sum_by_groups() -> None:
     sums = _value("sum by (q) (a)", storage, 0)
     assert sums == {frozenset({("q", "x")}): 6.0}
     assert len(_value("a >= b", storage, 0)) == 1
+    # `and`: the left samples whose labels the right has, the left's values and name kept.
+    both = _value("a and b", storage, 0)
+    assert both == {frozenset({("__name__", "a"), ("p", "1"), ("q", "x")}): 5.0}
 
 
 def test_alert_fires_only_after_its_for_duration() -> None:

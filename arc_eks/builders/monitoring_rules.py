@@ -36,6 +36,7 @@ RUNBOOK_DOC = "docs/monitoring.md"
 
 # Every metric an alert or the dashboard reads, with where it comes from.
 METRICS: dict[str, str] = {
+    "horizontalrunnerautoscaler_spec_min_replicas": "legacy controller",
     "horizontalrunnerautoscaler_spec_max_replicas": "legacy controller",
     "horizontalrunnerautoscaler_status_desired_replicas": "legacy controller",
     "horizontalrunnerautoscaler_runners": "legacy controller",
@@ -55,6 +56,7 @@ METRICS: dict[str, str] = {
     "gha_registered_runners": "scale-set listener",
     "gha_desired_runners": "scale-set listener",
     "gha_max_runners": "scale-set listener",
+    "gha_min_runners": "scale-set listener",
     "gha_job_startup_duration_seconds_bucket": "scale-set listener (histogram)",
     "kube_node_labels": "kube-state-metrics (dashboard only)",
     "kubelet_node_name": "kubelet, through the managed scraper's node job (dashboard only)",
@@ -127,7 +129,8 @@ def alert_rules(thresholds: AlertThresholds) -> list[AlertRule]:
         ),
         AlertRule(
             name="ArcPoolAtMaximum",
-            expr="gha_desired_runners >= gha_max_runners",
+            # A fixed-size pool (min = max) always wants its maximum: not an alert.
+            expr="gha_desired_runners >= gha_max_runners and gha_min_runners < gha_max_runners",
             for_minutes=t.pool_at_max_minutes,
             severity="warning",
             summary="Pool {{ $labels.namespace }}/{{ $labels.name }} has wanted its maximum "
@@ -136,7 +139,9 @@ def alert_rules(thresholds: AlertThresholds) -> list[AlertRule]:
         AlertRule(
             name="ArcLegacyPoolAtMaximum",
             expr="horizontalrunnerautoscaler_status_desired_replicas"
-            " >= horizontalrunnerautoscaler_spec_max_replicas",
+            " >= horizontalrunnerautoscaler_spec_max_replicas"
+            " and horizontalrunnerautoscaler_spec_min_replicas"
+            " < horizontalrunnerautoscaler_spec_max_replicas",
             for_minutes=t.pool_at_max_minutes,
             severity="warning",
             summary="Pool {{ $labels.namespace }}/{{ $labels.horizontalrunnerautoscaler }} has "
