@@ -54,7 +54,7 @@ from ._support import (
 from .helm import CHART_V4, RELEASE
 from .isolation import PRIVILEGED_PLACEMENT, RUNNER_CLASS, _node_groups, check_runner_class
 from .stack import group_fits
-from .workloads import image_problem
+from .workloads import dind_images_config, image_problem
 
 AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
 HELM_TYPES = frozenset({RELEASE, CHART_V4})
@@ -276,14 +276,7 @@ NO_PRIVILEGED = Rule(
     "sidecar), or none, kaniko or kubernetes; never containerMode dind or privileged elsewhere",
     resource_types=SCALE_SET_TYPES,
     check=check_privileged,
-    config={
-        "dindImages": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["docker:*dind*", "*/docker:*dind*", "*/library/docker:*dind*"],
-            "description": "Glob patterns of the images the privileged dind sidecar may run.",
-        }
-    },
+    config={"dindImages": dind_images_config()},
     severity=Severity.CRITICAL,
 )
 

@@ -152,6 +152,17 @@ def check_privileged(
         )
 
 
+def dind_images_config() -> dict[str, Any]:
+    """The images a privileged dind sidecar may run (glob patterns): one setting, the same for the
+    RunnerDeployment and the scale-set privilege rules (a fresh copy per rule)."""
+    return {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": ["docker:*dind*", "*/docker:*dind*", "*/library/docker:*dind*"],
+        "description": "Glob patterns of the images the privileged dind sidecar may run.",
+    }
+
+
 NO_PRIVILEGED = Rule(
     name="kubernetes-no-privileged-except-dind",
     description='No privileged container, except the Docker-in-Docker sidecar named "docker" '
@@ -161,14 +172,7 @@ NO_PRIVILEGED = Rule(
     "team file; never dockerdWithinRunnerContainer or securityContext.privileged elsewhere",
     resource_types=WORKLOAD_KINDS,
     check=check_privileged,
-    config={
-        "dindImages": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["docker:*dind*", "*/docker:*dind*", "*/library/docker:*dind*"],
-            "description": "Glob patterns of the images the privileged dind sidecar may run.",
-        }
-    },
+    config={"dindImages": dind_images_config()},
     severity=Severity.CRITICAL,
 )
 
