@@ -88,6 +88,15 @@ TARGETS = (
         ("tests/test_policies_scale_sets.py",),
     ),
     Target(
+        "policy_isolation",
+        "policies/arc_policies/isolation.py",
+        (
+            "tests/test_isolation_rule_units.py",
+            "tests/test_isolation_policies.py",
+            "tests/test_policies_scale_sets.py",
+        ),
+    ),
+    Target(
         "pool_spec",
         "arc_eks/config/pool_spec.py",
         ("tests/test_pool_spec.py", "tests/test_pool_options.py", "tests/test_teams_config.py"),
