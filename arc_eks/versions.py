@@ -138,15 +138,13 @@ SCALE_SET_CONTROLLER_IMAGE_TAG = SCALE_SET_CHART_VERSION
 # Runner image of scale-set pools. Ref: actions/runner tag v2.335.1, images/Dockerfile and
 # .github/workflows/release.yml (published as ghcr.io/actions/actions-runner:<runner version>):
 # user runner uid 1001 in group docker gid 123, runner in /home/runner (run.sh), Docker CLI 29.5.3,
-# runner-container-hooks 0.7.0 in /home/runner/k8s. Scale sets turn the runner's self-update off,
+# runner-container-hooks in /home/runner/k8s (unused: no scale set runs container mode
+# kubernetes, see config/pool_spec.py). Scale sets turn the runner's self-update off,
 # and GitHub stops queuing jobs to a runner 30 days behind a runner release: keep this current.
 SCALE_SET_RUNNER_VERSION = RUNNER_VERSION
 SCALE_SET_RUNNER_IMAGE = f"ghcr.io/actions/actions-runner:{SCALE_SET_RUNNER_VERSION}"
 SCALE_SET_RUNNER_IMAGE_UID = 1001
 SCALE_SET_RUNNER_IMAGE_DOCKER_GID = 123
-# The hooks that image bundles; 0.7.0 creates Jobs for container steps (batch/jobs), which the
-# job pod fence (builders.admission) does not cover: see pool_spec (docker: kubernetes).
-SCALE_SET_RUNNER_CONTAINER_HOOKS_VERSION = "0.7.0"
 # The dind daemon of scale-set pools matches that image's Docker CLI (29.5.3).
 SCALE_SET_DIND_IMAGE = "docker:29.5.3-dind"
 

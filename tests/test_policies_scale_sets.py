@@ -499,31 +499,112 @@ def test_an_api_token_is_found(rendered: dict[str, Any], kind: str, value: Any) 
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
-def test_the_container_hooks_may_have_the_token(rendered: dict[str, Any], kind: str) -> None:
+def test_the_container_hooks_do_not_earn_the_token(rendered: dict[str, Any], kind: str) -> None:
+    # container mode kubernetes is never a scale set: its token is refused like any other
     def hooks(fields: dict[str, Any], pod: dict[str, Any]) -> None:
         del pod["automountServiceAccountToken"]
-        pod["containers"][0]["env"].append(HOOKS)  # after another variable
+        pod["containers"][0]["env"].append(HOOKS)
 
-    assert found(scale_sets.NO_API_TOKEN, kind, shaped(rendered, kind, hooks)) == []
+    assert found(scale_sets.NO_API_TOKEN, kind, shaped(rendered, kind, hooks)) == [
+        pod_path(kind, "automountServiceAccountToken")
+    ]
+
+
+@pytest.mark.parametrize("kind", VALUES_KINDS)
+@pytest.mark.parametrize("mode", ["kubernetes", "kubernetes-novolume"])
+def test_the_charts_kubernetes_modes_do_not_earn_the_token(
+    rendered: dict[str, Any], kind: str, mode: str
+) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        fields["containerMode"] = {"type": mode}
+        pod["automountServiceAccountToken"] = True
+
+    assert found(scale_sets.NO_API_TOKEN, kind, shaped(rendered, kind, change)) == [
+        pod_path(kind, "automountServiceAccountToken")
+    ]
+
+
+# --- never container mode kubernetes --------------------------------------------------------------
+
+NO_KUBE = scale_sets.NO_KUBERNETES_MODE
+
+
+def _runner_env(kind: str, pod: dict[str, Any]) -> str:
+    return pod_path(kind, f"containers[0].env[{len(pod['containers'][0]['env']) - 1}]")
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_compliant_pool_is_not_kubernetes_mode(rendered: dict[str, Any], kind: str) -> None:
+    assert found(NO_KUBE, kind, shaped(rendered, kind)) == []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_container_hooks_on_the_runner_are_kubernetes_mode(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    where: list[str] = []
+
+    def hooks(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        pod["containers"][0]["env"].append(HOOKS)  # after another variable
+        where.append(_runner_env(kind, pod))
+
+    props = shaped(rendered, kind, hooks)
+    assert found(NO_KUBE, kind, props) == where
+    (message,) = problems(NO_KUBE, kind, props)
+    assert "githubConfigSecret" in message
+
+
+HOOKS_ELSEWHERE: list[tuple[str, Change, str]] = [
+    (
+        "a later regular container",
+        lambda f, p: p["containers"].append({**SIDECAR, "env": [{"name": "A"}, HOOKS]}),
+        "containers[1].env[1]",
+    ),
+    (
+        "an init container",
+        lambda f, p: p["initContainers"].append({**SIDECAR, "name": "runner", "env": [HOOKS]}),
+        "initContainers[2].env[0]",
+    ),
+    (
+        "from a ConfigMap",
+        lambda f, p: p["containers"].append(
+            {
+                **SIDECAR,
+                "env": [
+                    {
+                        "name": scale_sets.HOOKS_ENV,
+                        "valueFrom": {"configMapKeyRef": {"name": "hooks", "key": "path"}},
+                    }
+                ],
+            }
+        ),
+        "containers[1].env[0]",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize(
+    ("case", "change", "path"), HOOKS_ELSEWHERE, ids=[c[0] for c in HOOKS_ELSEWHERE]
+)
+def test_the_container_hooks_anywhere_are_kubernetes_mode(
+    rendered: dict[str, Any], kind: str, case: str, change: Change, path: str
+) -> None:
+    assert found(NO_KUBE, kind, shaped(rendered, kind, change)) == [pod_path(kind, path)]
 
 
 NOT_HOOKS: list[tuple[str, Change]] = [
-    ("hooks env on a sidecar", lambda f, p: p["containers"].append({**SIDECAR, "env": [HOOKS]})),
-    (
-        "hooks env on a sidecar named before runner",
-        lambda f, p: p["containers"].append({**SIDECAR, "name": "agent", "env": [HOOKS]}),
-    ),
     (
         "a misspelt hooks variable",
         lambda f, p: p["containers"][0]["env"].append(
             {"name": "ACTIONS_RUNNER_CONTAINER_HOOK", "value": HOOKS["value"]}
         ),
     ),
-    (
-        "hooks env on an init container named runner",
-        lambda f, p: p["initContainers"].append({**SIDECAR, "name": "runner", "env": [HOOKS]}),
-    ),
     ("empty hooks env", lambda f, p: p["containers"][0]["env"].append({**HOOKS, "value": " "})),
+    (
+        "hooks env without a value",
+        lambda f, p: p["containers"][0]["env"].append({"name": HOOKS["name"]}),
+    ),
     (
         "another env on the runner",
         lambda f, p: p["containers"][0]["env"].append({"name": "OTHER", "value": "x"}),
@@ -533,16 +614,10 @@ NOT_HOOKS: list[tuple[str, Change]] = [
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize(("case", "change"), NOT_HOOKS, ids=[c[0] for c in NOT_HOOKS])
-def test_only_the_runner_running_the_hooks_is_kubernetes_mode(
+def test_what_is_not_kubernetes_mode(
     rendered: dict[str, Any], kind: str, case: str, change: Change
 ) -> None:
-    def token(fields: dict[str, Any], pod: dict[str, Any]) -> None:
-        change(fields, pod)
-        pod["automountServiceAccountToken"] = True
-
-    assert found(scale_sets.NO_API_TOKEN, kind, shaped(rendered, kind, token)) == [
-        pod_path(kind, "automountServiceAccountToken")
-    ]
+    assert found(NO_KUBE, kind, shaped(rendered, kind, change)) == []
 
 
 KUBE_MODE = {
@@ -568,28 +643,32 @@ def kubernetes_values() -> dict[str, Any]:
 
 @pytest.mark.parametrize("kind", VALUES_KINDS)
 @pytest.mark.parametrize("mode", ["kubernetes", "kubernetes-novolume"])
-def test_the_charts_kubernetes_modes_may_have_the_token(
+def test_the_charts_kubernetes_modes_are_refused(
     rendered: dict[str, Any], kind: str, mode: str
 ) -> None:
     def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
         fields["containerMode"] = {"type": mode}
-        pod["automountServiceAccountToken"] = True
 
-    assert found(scale_sets.NO_API_TOKEN, kind, shaped(rendered, kind, change)) == []
+    assert found(NO_KUBE, kind, shaped(rendered, kind, change)) == ["values.containerMode.type"]
+    # even when the pod template is not known yet (a preview)
+    unknown = release(kubernetes_values())
+    unknown["values"]["template"] = UNKNOWN_SENTINELS["object"]
+    assert found(NO_KUBE, kind, unknown) == ["values.containerMode.type"]
+    # the chart's other modes are not this rule's
+    for other in ("dind", None):
+        values = kubernetes_values()
+        values["containerMode"] = {"type": other}
+        assert found(NO_KUBE, kind, release(values)) == []
 
 
-def test_kubernetes_mode_as_the_chart_renders_it_may_have_the_token() -> None:
+def test_kubernetes_mode_as_the_chart_renders_it_is_refused() -> None:
     ars = render_set(kubernetes_values())
     env = ars["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert HOOKS in env  # the chart's kubernetes mode
-    assert found(scale_sets.NO_API_TOKEN, "ars", ars) == []
-    for kind in VALUES_KINDS:
-        assert found(scale_sets.NO_API_TOKEN, kind, release(kubernetes_values())) == []
-        other = kubernetes_values()
-        other["containerMode"] = {"type": "dind"}
-        assert found(scale_sets.NO_API_TOKEN, kind, release(other)) == [
-            "values.template.spec.automountServiceAccountToken"
-        ]
+    index = env.index(HOOKS)  # the chart's kubernetes mode writes the hooks on the runner
+    assert found(NO_KUBE, "ars", ars) == [f"spec.template.spec.containers[0].env[{index}]"]
+    assert found(scale_sets.NO_API_TOKEN, "ars", ars) == [
+        "spec.template.spec.automountServiceAccountToken"
+    ]
 
 
 # --- maxRunners within the team cap ----------------------------------------------------------------

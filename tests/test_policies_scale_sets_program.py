@@ -25,7 +25,8 @@ IMAGES = {"allowedRegistries": ["ghcr.io", "docker.io"]}
 TEAMS = {
     "alpha": [
         pool("build", "dind", mode="scaleSet", autoscaling={"min": 0, "max": 5}),
-        pool("pods", "kubernetes", mode="scaleSet", runnerImage=KUBERNETES_IMAGE),
+        # docker: kubernetes is never a scale set: this pool stays a RunnerDeployment
+        pool("pods", "kubernetes", runnerImage=KUBERNETES_IMAGE),
         pool("images", "kaniko", mode="scaleSet", runnerImage=KANIKO_IMAGE),
         pool("old", "dind"),
     ],
@@ -67,7 +68,7 @@ def test_the_pack_sees_every_scale_set_of_the_program(
     assert pack_config["arc-scale-set-max-runners-cap"]["teamMaxRunners"] == {"alpha": 5, "beta": 5}
     sets = [r for r in everything if r.type == scale_sets.AUTOSCALING_RUNNER_SET]
     releases = [r for r in run.resources if scale_sets.scale_set(r.type, r.inputs) is not None]
-    assert len(sets) == len(releases) == 4  # both shapes of every scale-set pool
+    assert len(sets) == len(releases) == 3  # both shapes of every scale-set pool
     charts = {scale_sets.chart_name(r.inputs) for r in run.resources if "chart" in r.inputs}
     assert {scale_sets.CONTROLLER_CHART, scale_sets.RUNNER_SET_CHART} <= charts
 
@@ -116,9 +117,15 @@ CASES: list[tuple[str, str, Any, str]] = [
     ),
     (
         "a runner set of another chart version",
-        "alpha-pods-scale-set",
+        "alpha-images-scale-set",
         lambda i: i.update(version="0.13.1"),
         "arc-scale-set-charts-in-step",
+    ),
+    (
+        "the chart's container mode kubernetes",
+        "alpha-images-scale-set",
+        lambda i: i["values"].update(containerMode={"type": "kubernetes"}),
+        "arc-scale-set-no-kubernetes-mode",
     ),
     (
         "two pools on one ServiceAccount",

@@ -132,14 +132,38 @@ def test_the_scale_set_image_has_its_own_docker_group(tmp_path: Path) -> None:
     assert _load(tmp_path, [_pool(mode="scaleSet", docker="dind", dockerGid=123)])
 
 
-def test_kubernetes_mode_scale_set_needs_an_image_with_hooks_that_create_no_jobs(
-    tmp_path: Path,
-) -> None:
-    (problem,) = _problems(tmp_path, [_pool(mode="scaleSet", docker="kubernetes")])
-    assert "runnerImage with mode: scaleSet and docker: kubernetes" in problem
-    assert "Jobs escape the fence" in problem
-    pools = [_pool(mode="scaleSet", docker="kubernetes", runnerImage=KUBERNETES_IMAGE)]
-    assert _load(tmp_path, pools)
+def test_container_mode_kubernetes_is_never_a_scale_set(tmp_path: Path) -> None:
+    # A scale set's GitHub credentials live in a Secret of its namespace, which the hooks' Role
+    # could read: refused, with the way out, whatever the runner image.
+    for extra in ({}, {"runnerImage": KUBERNETES_IMAGE}):
+        (problem,) = _problems(tmp_path, [_pool(mode="scaleSet", docker="kubernetes", **extra)])
+        assert problem.startswith("pools[0]: no docker: kubernetes with mode: scaleSet")
+        assert "use mode: runnerDeployment for docker: kubernetes" in problem
+    # ... also when one environment switches the pool to a scale set
+    override = _pool(docker="kubernetes", environments={"dev": {"mode": "scaleSet"}})
+    (problem,) = _problems(tmp_path, [override])
+    assert "no docker: kubernetes with mode: scaleSet" in problem
+    # the same pool as a RunnerDeployment is fine
+    (legacy,) = _load(tmp_path, [_pool(mode="runnerDeployment", docker="kubernetes")])
+    assert not legacy.spec.is_scale_set
+
+
+def test_a_kubernetes_pool_naming_no_mode_stays_a_runner_deployment(tmp_path: Path) -> None:
+    # A stack whose default becomes scaleSet moves its other pools, never refuses these.
+    pools = [_pool(docker="kubernetes"), _pool(name="lint", labels=["web-lint"])]
+    loaded = {p.name: p.spec.mode for p in _load(tmp_path, pools, default_mode="scaleSet")}
+    assert loaded == {"ci": "runnerDeployment", "lint": "scaleSet"}
+    # the HRA keys a RunnerDeployment may have are checked as for one (not refused as scale set)
+    busy = _pool(docker="kubernetes", autoscaling={"metric": {"type": "PercentageRunnersBusy"}})
+    (kept,) = _load(tmp_path, [busy], default_mode="scaleSet")
+    assert kept.spec.mode == "runnerDeployment"
+
+
+def test_the_builder_refuses_a_kubernetes_scale_set(tmp_path: Path) -> None:
+    (legacy,) = _load(tmp_path, [_pool(mode="runnerDeployment", docker="kubernetes")])
+    forced = dataclasses.replace(legacy, spec=legacy.spec.model_copy(update={"mode": "scaleSet"}))
+    with pytest.raises(ValueError, match="never a scale set"):
+        ss.scale_set_pod_template(forced, node_selector={})
 
 
 def test_an_enterprise_scope_needs_a_pat_in_both_modes(tmp_path: Path) -> None:
@@ -222,7 +246,6 @@ MODES: dict[str, dict[str, Any]] = {
     "dind": {},
     "none": {},
     "kaniko": {"runnerImage": KANIKO_IMAGE},
-    "kubernetes": {"runnerImage": KUBERNETES_IMAGE},
 }
 
 
@@ -249,7 +272,7 @@ def test_every_docker_mode_renders_a_valid_autoscaling_runner_set(
     assert (spec["minRunners"], spec["maxRunners"]) == (1, 5)
     pod = spec["template"]["spec"]
     assert pod["serviceAccountName"] == "ci-runner"
-    assert pod["automountServiceAccountToken"] is (docker == "kubernetes")
+    assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"] == {"fsGroup": 1001, "seccompProfile": {"type": "RuntimeDefault"}}
     assert pod["nodeSelector"] == where.node_selector
     assert pod["tolerations"] == where.tolerations
@@ -292,20 +315,6 @@ def test_the_dind_sidecar_is_pinned_and_native(tmp_path: Path) -> None:
     # a pool's own daemon image replaces the pin
     own = _resolved(tmp_path, "dind", dindImage="docker:29.5.3-dind-rootless")
     assert ss.scale_set_dind_sidecar(own)["image"] == "docker:29.5.3-dind-rootless"
-
-
-def test_kubernetes_mode_pod_runs_the_hooks_with_the_job_pod_template(tmp_path: Path) -> None:
-    pool_ = _resolved(tmp_path, "kubernetes", runnerImage=KUBERNETES_IMAGE)
-    template = ss.scale_set_pod_template(pool_, node_selector={})
-    (runner,) = template["spec"]["containers"]
-    env = {e["name"]: e.get("value") for e in runner["env"]}
-    assert env["ACTIONS_RUNNER_CONTAINER_HOOKS"] == "/home/runner/k8s/index.js"
-    assert env["ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER"] == "true"
-    assert env["ACTIONS_RUNNER_CONTAINER_HOOK_TEMPLATE"].endswith("/job-pod.yaml")
-    volumes = {v["name"]: v for v in template["spec"]["volumes"]}
-    claim = volumes["work"]["ephemeral"]["volumeClaimTemplate"]["spec"]
-    assert claim["storageClassName"] and claim["accessModes"] == ["ReadWriteOnce"]
-    assert volumes["container-hooks-template"]["configMap"]["name"] == "ci-container-hooks-template"
 
 
 def test_ghes_url_and_ca_reach_the_scale_set_and_the_runners(tmp_path: Path) -> None:
@@ -362,7 +371,8 @@ def test_the_controller_values_turn_metrics_and_leader_election_on() -> None:
 TEAMS = {
     "alpha": [
         pool("build", "dind", mode="scaleSet"),
-        pool("pods", "kubernetes", mode="scaleSet", runnerImage=KUBERNETES_IMAGE),
+        pool("pods", "kubernetes", runnerImage=KUBERNETES_IMAGE),
+        pool("check", mode="scaleSet"),
         pool("old", "dind"),
     ],
     "beta": [pool("lint", mode="scaleSet")],
@@ -383,15 +393,16 @@ def test_scale_set_pools_get_the_controller_and_one_release_each(run: ProgramRun
     charts = {r.name: (r.inputs["chart"], r.inputs["version"]) for r in run.of_type(RELEASE)}
     repo = versions.SCALE_SET_REPO
     assert charts["scale-sets-release"] == (f"{repo}/gha-runner-scale-set-controller", "0.14.2")
-    for name in ("alpha-build-scale-set", "alpha-pods-scale-set", "beta-lint-scale-set"):
+    for name in ("alpha-build-scale-set", "alpha-check-scale-set", "beta-lint-scale-set"):
         assert charts[name] == (f"{repo}/gha-runner-scale-set", "0.14.2")
     # the legacy controller stays for the RunnerDeployment pool
     assert charts["arc-release"][0] == "actions-runner-controller"
-    assert [
+    # ... and the kubernetes pool, which names no mode, stays a RunnerDeployment
+    assert sorted(
         r.name for r in run.of_type("kubernetes:actions.summerwind.dev/v1alpha1:RunnerDeployment")
-    ] == ["alpha-old-runners"]
-    pods = _release(run, "alpha-pods-scale-set").inputs
-    assert (pods["name"], pods["namespace"]) == ("alpha-pods-dev", "runners-alpha-pods")
+    ) == ["alpha-old-runners", "alpha-pods-runners"]
+    check = _release(run, "alpha-check-scale-set").inputs
+    assert (check["name"], check["namespace"]) == ("alpha-check-dev", "runners-alpha")
 
 
 def test_no_scale_set_pool_no_scale_set_controller(tmp_path: Path) -> None:
@@ -407,7 +418,8 @@ def test_credentials_reach_each_namespace_as_a_secret_from_pulumi_secrets(run: P
         for r in run.of_type("kubernetes:core/v1:Secret")
         if r.inputs["metadata"]["name"] == ss.GITHUB_CONFIG_SECRET_NAME
     }
-    assert sorted(secrets) == ["runners-alpha", "runners-alpha-pods", "runners-beta"]
+    # never in the namespace of a container mode kubernetes pool, whose hooks read Secrets
+    assert sorted(secrets) == ["runners-alpha", "runners-beta"]
     for secret in secrets.values():
         assert is_secret(secret.inputs["stringData"])
         assert secret.plain_inputs()["stringData"] == {
@@ -419,29 +431,22 @@ def test_credentials_reach_each_namespace_as_a_secret_from_pulumi_secrets(run: P
 
 def test_each_runner_set_waits_for_what_its_runners_need(run: ProgramRun) -> None:
     assert [p.render() for p in in_cluster_order_problems(run.resources)] == []
-    release = _release(run, "alpha-pods-scale-set")
+    release = _release(run, "alpha-build-scale-set")
     waits = set(release.dependencies)
     needed = {
         run.one(RELEASE, "scale-sets-release").urn,
-        run.one("kubernetes:core/v1:ServiceAccount", "alpha-pods-sa").urn,
-        run.one("kubernetes:core/v1:Secret", "runners-alpha-pods-github-config").urn,
+        run.one("kubernetes:core/v1:ServiceAccount", "alpha-build-sa").urn,
+        run.one("kubernetes:core/v1:Secret", "runners-alpha-github-config").urn,
         run.one(
-            "kubernetes:networking.k8s.io/v1:NetworkPolicy", "alpha-pods-namespace-default-deny"
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy", "alpha-namespace-default-deny"
         ).urn,
-        run.one("kubernetes:rbac.authorization.k8s.io/v1:Role", "alpha-pods-hooks-role").urn,
-        run.one("kubernetes:core/v1:ConfigMap", "alpha-pods-hooks-template").urn,
     }
     assert needed <= waits
+    # no scale set has the container hooks' Role or their job pod template
+    hooks = [r.name for r in run.resources if "hooks" in r.name]
+    assert hooks and all(name.startswith("alpha-pods-") for name in hooks)
     role = run.one("kubernetes:rbac.authorization.k8s.io/v1:Role", "alpha-pods-hooks-role")
     assert role.inputs["rules"] == [dict(r) for r in CONTAINER_HOOKS_RULES]
-    assert run.one(
-        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
-        "alpha-pods-job-pod-policy",
-    ).urn in set(
-        run.one(
-            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "alpha-pods-hooks-binding"
-        ).dependencies
-    )
 
 
 @pytest.fixture(scope="module")
@@ -454,7 +459,7 @@ def test_the_review_renders_and_validates_every_scale_set(
 ) -> None:
     assert rendered.errors == []
     sets = [o for o in rendered.objects if (o.api_version, o.kind) == ARS]
-    assert sorted(o.name for o in sets) == ["alpha-build-dev", "alpha-pods-dev", "beta-lint-dev"]
+    assert sorted(o.name for o in sets) == ["alpha-build-dev", "alpha-check-dev", "beta-lint-dev"]
     crds = artifacts.chart_crd_validators() + artifacts.crd_validators(rendered.crd_texts)
     report = artifacts.validate(artifacts.rendered(rendered.resources), crds)
     assert report.errors == []

@@ -5,8 +5,8 @@ The runner-set chart's `containerMode` is never set: with `containerMode.type: d
 writes its own dind sidecar with the unpinned `docker:dind` image and drops any container named
 `dind`. Instead the whole pod template is written here (the chart copies `template.spec` as given
 when no containerMode is set), from the same pieces as the RunnerDeployment pools: the pool's IRSA
-ServiceAccount, no API token except in kubernetes mode, RuntimeDefault seccomp, fsGroup, the node
-group of the pool's isolation class, the kubernetes-mode hook template and work volume.
+ServiceAccount, no API token, RuntimeDefault seccomp, fsGroup, the node group of the pool's
+isolation class. Container mode kubernetes is never a scale set (the pool model refuses it).
 
 Ref: ../shared/reference/charts/gha-runner-scale-set-0.14.2 (templates/autoscalingrunnerset.yaml,
 _helpers.tpl: the dind layout, a native sidecar on Kubernetes >= 1.29) and
@@ -23,18 +23,12 @@ from arc_eks import versions
 from arc_eks.builders.registry import ImageCachePlan, cached_image, cached_repository
 from arc_eks.builders.runner import (
     DOCKER_SOCKET,
-    HOOK_TEMPLATE_DIR,
-    HOOK_TEMPLATE_ENV,
-    HOOK_TEMPLATE_KEY,
-    HOOK_TEMPLATE_VOLUME,
     KANIKO_SCRATCH_DIR,
     MANAGED_BY,
     POOL_LABEL,
     RUNTIME_DEFAULT_SECCOMP,
     TEAM_LABEL,
     WAIT_FOR_DOCKER_SECONDS,
-    hook_template_name,
-    needs_api_token,
     runner_fs_group,
     service_account_name,
 )
@@ -43,7 +37,6 @@ from arc_eks.config.teams import (
     DockerMode,
     ResolvedPool,
     Resources,
-    WorkVolume,
 )
 
 # --- the controller -------------------------------------------------------------------------------
@@ -140,8 +133,6 @@ RUNNER_CA_DIR = "/usr/local/share/ca-certificates/"
 RUNNER_HOME = "/home/runner"
 RUNNER_WORK_DIR = f"{RUNNER_HOME}/_work"
 RUNNER_COMMAND = [f"{RUNNER_HOME}/run.sh"]
-# runner-container-hooks in the runner image (images/Dockerfile of actions/runner).
-CONTAINER_HOOKS_ENTRYPOINT = f"{RUNNER_HOME}/k8s/index.js"
 WORK_VOLUME = "work"
 DIND_SOCKET_VOLUME = "dind-sock"
 DIND_EXTERNALS_VOLUME = "dind-externals"
@@ -266,6 +257,10 @@ def scale_set_pod_template(
     through the ECR pull-through cache where it serves their registry, its dind daemon using the
     organisation's Docker Hub mirror when the stack names one."""
     spec = pool.spec
+    if spec.docker == DockerMode.KUBERNETES:
+        # The pool model refuses this (pool_spec._NO_KUBERNETES_SCALE_SET): the hooks' Role would
+        # let the runner read the GitHub credentials Secret of the scale set's namespace.
+        raise ValueError(f"{pool.key}: docker: kubernetes is never a scale set")
     runner: dict[str, Any] = {
         "name": "runner",
         "image": cached_image(scale_set_runner_image(pool), image_cache),
@@ -301,45 +296,15 @@ def scale_set_pod_template(
         env.append({"name": "KANIKO_SCRATCH_DIR", "value": KANIKO_SCRATCH_DIR})
         mounts.append({"name": "kaniko-scratch", "mountPath": KANIKO_SCRATCH_DIR})
         volumes.append({"name": "kaniko-scratch", "emptyDir": {}})
-    elif spec.docker == DockerMode.KUBERNETES:
-        work = spec.work_volume or WorkVolume()
-        env += [
-            {"name": "ACTIONS_RUNNER_CONTAINER_HOOKS", "value": CONTAINER_HOOKS_ENTRYPOINT},
-            {
-                "name": "ACTIONS_RUNNER_POD_NAME",
-                "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}},
-            },
-            {"name": "ACTIONS_RUNNER_REQUIRE_JOB_CONTAINER", "value": "true"},
-            {"name": HOOK_TEMPLATE_ENV, "value": f"{HOOK_TEMPLATE_DIR}/{HOOK_TEMPLATE_KEY}"},
-        ]
-        mounts += [
-            {"name": WORK_VOLUME, "mountPath": RUNNER_WORK_DIR},
-            {"name": HOOK_TEMPLATE_VOLUME, "mountPath": HOOK_TEMPLATE_DIR, "readOnly": True},
-        ]
-        volumes += [
-            {
-                "name": WORK_VOLUME,
-                "ephemeral": {
-                    "volumeClaimTemplate": {
-                        "spec": {
-                            "storageClassName": work.storage_class_name,
-                            "accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": work.size}},
-                        }
-                    }
-                },
-            },
-            {"name": HOOK_TEMPLATE_VOLUME, "configMap": {"name": hook_template_name(pool)}},
-        ]
     if env:
         runner["env"] = env
     if mounts:
         runner["volumeMounts"] = mounts
     pod: dict[str, Any] = {
         "serviceAccountName": service_account_name(pool),
-        # No Kubernetes API token where nothing in the pod calls the API (the IRSA token is a
-        # separate projected volume).
-        "automountServiceAccountToken": needs_api_token(pool),
+        # No Kubernetes API token: nothing in a scale set's runner pod calls the API (the IRSA
+        # token is a separate projected volume).
+        "automountServiceAccountToken": False,
         "securityContext": {
             "fsGroup": runner_fs_group(pool),
             "seccompProfile": dict(RUNTIME_DEFAULT_SECCOMP),

@@ -28,7 +28,6 @@ from arc_eks.builders.scale_set import (
     scale_set_name,
 )
 from arc_eks.components.actions_runner_controller import _auth_data
-from arc_eks.components.runner_pool import kubernetes_mode_resources
 from arc_eks.config.loader import GitHubSecrets
 from arc_eks.config.stack import GitHubConfig
 from arc_eks.config.teams import ResolvedPool
@@ -156,8 +155,8 @@ class RunnerScaleSetArgs:
 
 
 class RunnerScaleSet(pulumi.ComponentResource):
-    """The runners of one scale-set pool: one gha-runner-scale-set release (and in kubernetes mode
-    the same job pod fence, hooks RBAC and job pod template as a RunnerDeployment pool)."""
+    """The runners of one scale-set pool: one gha-runner-scale-set release (never container mode
+    kubernetes: the pool model refuses it)."""
 
     scale_set_name: str
     release: k8s.helm.v3.Release
@@ -173,15 +172,6 @@ class RunnerScaleSet(pulumi.ComponentResource):
             *args.namespace_config,
             args.service_account,
         ]
-        waits_for += kubernetes_mode_resources(
-            name,
-            pool,
-            parent=self,
-            service_account=args.service_account,
-            isolation=args.isolation,
-            node_selector=args.node_selector,
-            tolerations=args.tolerations,
-        )
         self.scale_set_name = scale_set_name(pool)
         self.release = k8s.helm.v3.Release(
             f"{name}-scale-set",

@@ -634,6 +634,31 @@ class RunnerMetadata(ConfigModel):
         return value
 
 
+# Why docker: kubernetes is never a scale set. ARC reads a scale set's GitHub credentials from a
+# Secret in the scale set's own namespace, and the container hooks' Role must read Secrets there
+# (they keep each job's environment in Secrets), so the runner container, running the team's own
+# image, could read credentials that register runners for every team of the organisation.
+_NO_KUBERNETES_SCALE_SET = (
+    "no docker: kubernetes with mode: scaleSet: a scale set keeps the organisation's GitHub "
+    "credentials in a Secret of the pool's namespace, and container mode kubernetes lets the "
+    "runner read every Secret there; use mode: runnerDeployment for docker: kubernetes, or "
+    "docker: dind, none or kaniko for a scale set (docs/runner-pools.md#scale-sets)"
+)
+
+
+def resolved_mode(pool: Any, default: str) -> Any:
+    """A pool's mode: its own, else the stack's default; a docker: kubernetes pool that names no
+    mode stays a RunnerDeployment (a scale set cannot run it safely), so a stack whose default
+    becomes scaleSet does not refuse every kubernetes pool that never chose a mode."""
+    own = pool.get("mode") if isinstance(pool, dict) else None
+    if own is not None:
+        return own
+    docker = pool.get("docker") if isinstance(pool, dict) else None
+    if isinstance(docker, str) and docker.strip().lower() == DockerMode.KUBERNETES.value:
+        return RUNNER_DEPLOYMENT
+    return default
+
+
 class PoolSpec(ConfigModel):
     """One runner pool as it exists in one environment (after overrides)."""
 
@@ -645,8 +670,9 @@ class PoolSpec(ConfigModel):
     mode: RunnerMode | None = Field(
         default=None,
         description="runnerDeployment (legacy ARC: RunnerDeployment + HorizontalRunnerAutoscaler) "
-        "or scaleSet (ARC runner scale set, the mode GitHub supports). Default: the stack's "
-        "scaleSets.defaultMode.",
+        "or scaleSet (ARC runner scale set, the mode GitHub supports; never with docker: "
+        "kubernetes). Default: the stack's scaleSets.defaultMode (runnerDeployment for a "
+        "docker: kubernetes pool).",
     )
     scope: Scope = Field(description="Where runners register (exactly one key).")
     group: str | None = Field(
@@ -721,7 +747,7 @@ class PoolSpec(ConfigModel):
     def _stack_default_mode(cls, data: Any, info: ValidationInfo) -> Any:
         default = (info.context or {}).get("default_mode")
         if isinstance(data, dict) and data.get("mode") is None and default is not None:
-            return {**data, "mode": default}
+            return {**data, "mode": resolved_mode(data, default)}
         return data
 
     @property
@@ -901,17 +927,9 @@ class PoolSpec(ConfigModel):
         return self
 
     @model_validator(mode="after")
-    def _scale_set_kubernetes_image(self) -> PoolSpec:
-        if self.is_scale_set and self.docker == DockerMode.KUBERNETES and not self.runner_image:
-            raise ValueError(
-                "runnerImage with mode: scaleSet and docker: kubernetes: the platform's "
-                f"{versions.SCALE_SET_RUNNER_IMAGE} bundles runner-container-hooks "
-                f"{versions.SCALE_SET_RUNNER_CONTAINER_HOOKS_VERSION}, which runs container steps "
-                "as Jobs, and Jobs escape the fence on the pool's job pods; use an image built "
-                "from it with runner-container-hooks "
-                f"{versions.RUNNER_CONTAINER_HOOKS_VERSION} in /home/runner/k8s "
-                "(docs/runner-pools.md#scale-sets)"
-            )
+    def _no_kubernetes_scale_set(self) -> PoolSpec:
+        if self.is_scale_set and self.docker == DockerMode.KUBERNETES:
+            raise ValueError(_NO_KUBERNETES_SCALE_SET)
         return self
 
     @model_validator(mode="after")

@@ -314,7 +314,8 @@ class ScaleSetsConfig(ConfigModel):
     default_mode: RunnerMode = Field(
         default="runnerDeployment",
         description="The mode of every pool that names none (pools[].mode): runnerDeployment "
-        "(legacy ARC, HorizontalRunnerAutoscaler) or scaleSet. The scale-set controller is "
+        "(legacy ARC, HorizontalRunnerAutoscaler) or scaleSet; a docker: kubernetes pool that "
+        "names none stays runnerDeployment (never a scale set). The scale-set controller is "
         "installed only where the stack has a scale-set pool.",
     )
     controller_replicas: int = Field(

@@ -38,6 +38,7 @@ from arc_eks.config.pool_spec import (
     TotalNumberOfQueuedAndInProgressWorkflowRuns,
     WebhookOnly,
     WorkVolume,
+    resolved_mode,
 )
 from arc_eks.config.stack import StackConfig, TeamAllowance, TeamName
 from arc_eks.config.yaml_files import TEAM_FILE_MAX_BYTES, load_yaml
@@ -307,7 +308,7 @@ def _validate_pool(
     for env, override in checks.items():
         current = env == stack.environment
         merged = _deep_merge(base, override)
-        mode = merged.get("mode") or stack.scale_sets.default_mode
+        mode = resolved_mode(merged, stack.scale_sets.default_mode)
         validation_context = {
             "team": team,
             # The pool's mode (its own, else the stack's default): nested models check what the

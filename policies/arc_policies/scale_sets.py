@@ -169,18 +169,18 @@ def containers(pod: Any, base: str) -> Iterator[Container]:
                 yield Container(field, f"{base}.{field}[{index}]", item)
 
 
-def kubernetes_mode(ss: ScaleSet) -> bool:
-    """Container mode kubernetes: the chart's (values) or a runner container that runs the hooks."""
+def kubernetes_mode(ss: ScaleSet) -> Iterator[str]:
+    """Where a scale set runs container mode kubernetes: the chart's containerMode (values), or a
+    container with the container hooks set (the chart's kubernetes modes write it on the runner)."""
     if ss.from_values and ss.container_mode in KUBERNETES_MODES:
-        return True
+        yield f"{ss.root}.containerMode.type"
     for container in containers(ss.pod, ss.pod_base):
-        if container.field != "containers" or container.name != RUNNER_CONTAINER:
-            continue
-        for env in as_list(get(container.item, "env")):
+        for index, env in enumerate(as_list(get(container.item, "env"))):
             value = get(env, "value")
-            if get(env, "name") == HOOKS_ENV and isinstance(value, str) and value.strip():
-                return True
-    return False
+            if get(env, "name") != HOOKS_ENV:
+                continue
+            if (isinstance(value, str) and value.strip()) or get(env, "valueFrom") is not None:
+                yield f"{container.path}.env[{index}]"
 
 
 # --- images ----------------------------------------------------------------------------------
@@ -370,27 +370,54 @@ def check_api_token(
     automount = get(ss.pod, "automountServiceAccountToken")
     if automount is UNKNOWN or is_false(automount):
         return
-    if kubernetes_mode(ss):
-        return  # the container hooks create the job pods with this token
     shown = "unset (Kubernetes then mounts it)" if automount is None else show(automount)
     yield Finding(
         f"{ss.pod_base}.automountServiceAccountToken",
-        f"{shown}: every job could call the Kubernetes API as the pool's ServiceAccount; only "
-        "container mode kubernetes (the container hooks) needs the token",
+        f"{shown}: every job could call the Kubernetes API as the pool's ServiceAccount",
     )
 
 
 NO_API_TOKEN = Rule(
     name="arc-scale-set-no-api-token",
-    description="A scale set's runner pod sets automountServiceAccountToken: false unless it runs "
-    "container mode kubernetes (containerMode kubernetes in the values, or a runner container "
-    "with ACTIONS_RUNNER_CONTAINER_HOOKS); the IRSA token is a separate projected volume the EKS "
-    "pod identity webhook adds either way.",
-    remediation="automountServiceAccountToken: false in the pod template (the package sets it "
-    "for every docker mode but kubernetes)",
+    description="A scale set's runner pod sets automountServiceAccountToken: false: nothing in "
+    "it calls the Kubernetes API (container mode kubernetes is never a scale set); the IRSA token "
+    "is a separate projected volume the EKS pod identity webhook adds either way.",
+    remediation="automountServiceAccountToken: false in the pod template (the package sets it)",
     resource_types=SCALE_SET_TYPES,
     check=check_api_token,
     severity=Severity.HIGH,
+)
+
+
+# --- never container mode kubernetes ----------------------------------------------------------------
+
+
+def check_no_kubernetes_mode(
+    typ: str, props: dict[str, Any], config: Mapping[str, Any]
+) -> Iterator[Finding]:
+    ss = scale_set(typ, props)
+    if ss is None:
+        return
+    for path in kubernetes_mode(ss):
+        yield Finding(
+            path,
+            "container mode kubernetes: the container hooks' Role reads every Secret of the "
+            "namespace, the scale set's GitHub credentials (githubConfigSecret) among them",
+        )
+
+
+NO_KUBERNETES_MODE = Rule(
+    name="arc-scale-set-no-kubernetes-mode",
+    description="No scale set runs container mode kubernetes (containerMode kubernetes or "
+    "kubernetes-novolume in the values, or a container with ACTIONS_RUNNER_CONTAINER_HOOKS): ARC "
+    "keeps a scale set's GitHub credentials in a Secret of its namespace, and the hooks must read "
+    "Secrets there, so the runner image could take credentials that register runners for every "
+    "team.",
+    remediation="run docker: kubernetes pools as mode: runnerDeployment (their namespace holds no "
+    "GitHub credentials); a scale set uses docker: dind, none or kaniko",
+    resource_types=SCALE_SET_TYPES,
+    check=check_no_kubernetes_mode,
+    severity=Severity.CRITICAL,
 )
 
 
@@ -876,5 +903,6 @@ RULES = (
     ISOLATION_CLASS,
     GITHUB_SECRET_BY_NAME,
     NO_DIND_CONTAINER_MODE,
+    NO_KUBERNETES_MODE,
 )
 STACK_RULES = (CHARTS_IN_STEP, ONE_ACCOUNT_PER_POOL, PRIVILEGED_ON_MARKED_NODES)
