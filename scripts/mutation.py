@@ -128,6 +128,32 @@ TARGETS = (
         "arc_eks/builders/admission.py",
         ("tests/test_admission_policy.py", "tests/test_isolation.py"),
     ),
+    # The chart rules read objects rendered from the pinned charts: unit tests on hand-built
+    # objects first, then the rendered controller charts of a fixture program.
+    Target(
+        "policy_charts",
+        "policies/arc_policies/charts.py",
+        ("tests/test_chart_rules_units.py", "tests/test_helm_render.py"),
+    ),
+    Target(
+        "policy_helm",
+        "policies/arc_policies/helm.py",
+        ("tests/test_helm_rules_units.py", "tests/test_policies.py"),
+    ),
+    Target(
+        "policy_image_cache",
+        "policies/arc_policies/image_cache.py",
+        ("tests/test_image_cache_rule_units.py", "tests/test_policies_image_cache.py"),
+    ),
+    Target(
+        "policy_autoscalers",
+        "policies/arc_policies/autoscalers.py",
+        (
+            "tests/test_autoscaler_rules_units.py",
+            "tests/test_policies.py",
+            "tests/test_policy_hra_scale_up.py",
+        ),
+    ),
 )
 
 
