@@ -124,9 +124,10 @@ def check_can_scale_up(
 ) -> Iterator[Finding]:
     spec = get(props, "spec")
     metrics, triggers = get(spec, "metrics"), get(spec, "scaleUpTriggers")
-    if UNKNOWN in (metrics, triggers, get(spec, "minReplicas")):
-        return
-    if not as_list(metrics) and not as_list(triggers) and as_number(get(spec, "minReplicas")) == 0:
+    minimum = get(spec, "minReplicas")
+    # Only the zero check needs all three known; a metric's factor and adjustment are read anyway.
+    known = UNKNOWN not in (metrics, triggers, minimum)
+    if known and not as_list(metrics) and not as_list(triggers) and as_number(minimum) == 0:
         yield Finding(
             "spec.minReplicas",
             "0 with no metric and no scaleUpTriggers: nothing ever adds a runner, so the pool "
