@@ -127,13 +127,16 @@ def check_arc_default_images(
         value = get(image, key)
         if value is UNKNOWN:
             continue
-        problem = image_problem(value if value is not None else default)
-        if value is None or problem:
+        reference = default if value is None else value
+        problem = image_problem(reference)
+        # The chart's defaults move even where the pack's pin check passes them (docker:dind):
+        # written out, a default is as unpinned as left unset.
+        if problem or (isinstance(reference, str) and reference.strip() == default):
             yield Finding(
                 f"values.image.{key}",
                 f"{show(value) if value is not None else f'unset (chart default {default})'}: "
-                f"{problem or 'pin it'}; runners that do not name an image, and the dind "
-                "sidecar of dockerEnabled runners, use it",
+                f"{problem or 'the chart default, pin it'}; runners that do not name an image, "
+                "and the dind sidecar of dockerEnabled runners, use it",
             )
 
 
