@@ -256,3 +256,58 @@ def _with_values(resource: CapturedResource, values: dict[str, Any]) -> Captured
     inputs = copy.deepcopy(resource.inputs)
     inputs["values"] = values
     return CapturedResource(**{**resource.__dict__, "inputs": inputs})
+
+
+# --- the scale-set controller ---------------------------------------------------------------------
+
+SCALE_SET_CONTROLLER = "gha-rs-controller/Deployment/gha-rs-controller"
+
+
+@pytest.fixture(scope="module")
+def scale_set_rendered(tmp_path_factory: pytest.TempPathFactory) -> list[CapturedResource]:
+    teams = write_teams(
+        tmp_path_factory.mktemp("teams"), {"alpha": [pool("sets", "dind", mode="scaleSet")]}
+    )
+    run = run_fixture(teams, env="prod", controller=HA)
+    report = helm_render.render_all(run.resources, check_ignored=False)
+    assert report.errors == []
+    return [*_release_parents(run), *report.resources]
+
+
+def _changed(resources: list[CapturedResource], name: str, change: Any) -> list[CapturedResource]:
+    out = []
+    for resource in resources:
+        if resource.name != name:
+            out.append(resource)
+            continue
+        inputs = copy.deepcopy(resource.inputs)
+        change(inputs)
+        out.append(CapturedResource(**{**resource.__dict__, "inputs": inputs}))
+    return out
+
+
+def test_the_scale_set_controller_as_rendered_passes_both_rules(
+    scale_set_rendered: list[CapturedResource],
+) -> None:
+    (deployment,) = [r for r in scale_set_rendered if r.name == SCALE_SET_CONTROLLER]
+    assert deployment.inputs["metadata"]["namespace"] == "arc-scale-set-system"
+    assert _findings(scale_set_rendered) == {SPREAD: [], PRIVILEGES: []}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda m: m["spec"].update(replicas=1), "below 2"),
+        (lambda m: m["spec"]["template"]["spec"].pop("affinity"), "no pod anti-affinity"),
+        (
+            lambda m: m["spec"]["template"]["spec"]["containers"][0]["resources"].pop("requests"),
+            "requests no ['cpu', 'memory']",
+        ),
+    ],
+)
+def test_the_spread_rule_covers_the_scale_set_controller(
+    scale_set_rendered: list[CapturedResource], change: Any, expected: str
+) -> None:
+    found = _findings(_changed(scale_set_rendered, SCALE_SET_CONTROLLER, change))
+    (message,) = found[SPREAD]
+    assert message.startswith(SCALE_SET_CONTROLLER) and expected in message

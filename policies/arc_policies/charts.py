@@ -102,11 +102,13 @@ def check_controllers_spread(
 
 CONTROLLERS_SPREAD = StackRule(
     name="arc-controllers-spread-with-resources",
-    description="The ARC controller and its GitHub webhook server run several replicas, spread "
-    "over nodes (pod anti-affinity or topology spread matching their own labels), and every "
-    "container requests CPU and memory: one node lost, or one busy node, must not stop scaling.",
+    description="The ARC controller, its GitHub webhook server and the scale-set controller run "
+    "several replicas, spread over nodes (pod anti-affinity or topology spread matching their "
+    "own labels), and every container requests CPU and memory: one node lost, or one busy node, "
+    "must not stop scaling.",
     remediation="set replicaCount / githubWebhookServer.replicaCount, affinity and resources in "
-    "the ARC values (arc_eks/builders/helm_values.py)",
+    "the ARC values (arc_eks/builders/helm_values.py) or the scale-set controller's values "
+    "(arc_eks/builders/scale_set.py; replicas from arc-eks:scaleSets.controllerReplicas)",
     check=check_controllers_spread,
     config={
         "deployments": {
@@ -115,6 +117,9 @@ CONTROLLERS_SPREAD = StackRule(
             "default": [
                 "actions-runner-controller/actions-runner-controller",
                 "actions-runner-controller/actions-runner-controller-github-webhook-server",
+                # The gha-runner-scale-set-controller's Deployment is named after its release
+                # (arc_eks.builders.scale_set.SCALE_SET_CONTROLLER_RELEASE; the chart's fullname).
+                "gha-rs-controller/gha-rs-controller",
             ],
             "description": "Glob patterns of `<release>/<Deployment name>` the rule applies to.",
         },
