@@ -389,6 +389,63 @@ def test_unprivileged_and_unknown_privilege_pass(rendered: dict[str, Any], kind:
     assert found(scale_sets.NO_PRIVILEGED, kind, shaped(rendered, kind, change)) == []
 
 
+LIFTED_CASES: list[tuple[str, Change, str]] = [
+    (
+        "SYS_ADMIN on the runner after a baseline capability",
+        lambda f, p: p["containers"][0].update(
+            securityContext={"capabilities": {"add": ["NET_BIND_SERVICE", "SYS_ADMIN"]}}
+        ),
+        "containers[0].securityContext.capabilities.add[1]",
+    ),
+    (
+        "ALL on the first init container",
+        lambda f, p: p["initContainers"][0].update(
+            securityContext={"capabilities": {"add": ["ALL"]}}
+        ),
+        "initContainers[0].securityContext.capabilities.add[0]",
+    ),
+    (
+        "NET_ADMIN on a later regular container",
+        lambda f, p: p["containers"].append(
+            {**SIDECAR, "securityContext": {"capabilities": {"add": ["cap_net_admin"]}}}
+        ),
+        "containers[1].securityContext.capabilities.add[0]",
+    ),
+    (
+        "an unmasked /proc on the runner",
+        lambda f, p: p["containers"][0].update(securityContext={"procMount": "Unmasked"}),
+        "containers[0].securityContext.procMount",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize(("case", "change", "path"), LIFTED_CASES, ids=[c[0] for c in LIFTED_CASES])
+def test_a_capability_beyond_baseline_outside_the_sidecar_is_privilege(
+    rendered: dict[str, Any], kind: str, case: str, change: Change, path: str
+) -> None:
+    props = shaped(rendered, kind, change)
+    assert found(scale_sets.NO_PRIVILEGED, kind, props) == [pod_path(kind, path)]
+    assert "as good as privileged" in problems(scale_sets.NO_PRIVILEGED, kind, props)[0]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_baseline_capabilities_and_the_sidecars_own_pass(
+    rendered: dict[str, Any], kind: str
+) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        pod["containers"][0]["securityContext"] = {
+            "capabilities": {"add": ["CHOWN", "CAP_SETUID"], "drop": ["ALL"]},
+            "procMount": "Default",
+        }
+        pod["initContainers"][1]["securityContext"] = {
+            **pod["initContainers"][1]["securityContext"],
+            "capabilities": {"add": ["SYS_ADMIN"]},
+        }
+
+    assert found(scale_sets.NO_PRIVILEGED, kind, shaped(rendered, kind, change)) == []
+
+
 # --- host access ---------------------------------------------------------------------------------------
 
 

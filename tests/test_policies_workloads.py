@@ -13,6 +13,7 @@ import pytest
 
 from policies.arc_policies._support import UNKNOWN, Rule
 from policies.arc_policies.workloads import (
+    BASELINE_CAPABILITIES,
     CRON_JOB,
     IMAGES_PINNED,
     NO_HOST_ACCESS,
@@ -189,6 +190,85 @@ def test_unprivileged_and_false_strings_pass() -> None:
         ]
     }
     assert check(NO_PRIVILEGED, POD, {"spec": spec}) == []
+
+
+@pytest.mark.parametrize("typ", ALL_KINDS)
+@pytest.mark.parametrize("field", FIELDS)
+def test_an_added_capability_in_a_later_container_of_every_kind(typ: str, field: str) -> None:
+    spec = clean_spec(typ)
+    spec[field] = [
+        container("first", securityContext={"capabilities": {"add": ["NET_BIND_SERVICE"]}}),
+        container("second", securityContext={"capabilities": {"add": ["CHOWN", "SYS_ADMIN"]}}),
+    ]
+    assert check(NO_PRIVILEGED, typ, wrap(typ, spec)) == [
+        f"{base_of(typ)}.{field}[1].securityContext.capabilities.add[1]"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("capability", "lifted"),
+    [
+        ("SYS_ADMIN", True),
+        ("cap_sys_admin", True),
+        (" NET_ADMIN ", True),
+        ("ALL", True),
+        ("SYS_PTRACE", True),
+        ("BPF", True),
+        (7, True),
+        ("CAP_CHOWN", False),
+        ("sys_chroot", False),
+        ("AUDIT_WRITE", False),
+        ("SETFCAP", False),
+        (UNKNOWN, False),
+    ],
+)
+def test_capabilities_beyond_pod_security_baseline(capability: Any, lifted: bool) -> None:
+    spec = {
+        "containers": [container("main", securityContext={"capabilities": {"add": [capability]}})]
+    }
+    expected = ["spec.containers[0].securityContext.capabilities.add[0]"] if lifted else []
+    assert check(NO_PRIVILEGED, POD, {"spec": spec}) == expected
+
+
+def test_every_baseline_capability_passes_and_the_message_names_the_capability() -> None:
+    context = {"capabilities": {"add": sorted(BASELINE_CAPABILITIES), "drop": ["ALL"]}}
+    assert (
+        check(
+            NO_PRIVILEGED, POD, {"spec": {"containers": [container("a", securityContext=context)]}}
+        )
+        == []
+    )
+    spec = {"containers": [container("a", securityContext={"capabilities": {"add": ["NET_RAW"]}})]}
+    (message,) = messages(NO_PRIVILEGED, POD, {"spec": spec})
+    assert '"NET_RAW"' in message and "as good as privileged" in message
+
+
+@pytest.mark.parametrize(
+    ("proc_mount", "lifted"),
+    [("Unmasked", True), ("Default", False), (None, False), (UNKNOWN, False)],
+)
+def test_an_unmasked_proc_is_privileged(proc_mount: Any, lifted: bool) -> None:
+    spec = {
+        "containers": [container("main"), container("b", securityContext={"procMount": proc_mount})]
+    }
+    expected = ["spec.containers[1].securityContext.procMount"] if lifted else []
+    assert check(NO_PRIVILEGED, POD, {"spec": spec}) == expected
+
+
+def test_the_dind_sidecar_may_add_capabilities_and_a_privileged_runner_reports_both() -> None:
+    sidecar = {
+        "name": "docker",
+        "image": DIND_IMAGE,
+        "securityContext": {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}},
+    }
+    assert check(NO_PRIVILEGED, POD, {"spec": {"containers": [container("main"), sidecar]}}) == []
+    both = container(
+        "runner", securityContext={"privileged": True, "capabilities": {"add": ["ALL"]}}
+    )
+    assert check(NO_PRIVILEGED, POD, {"spec": {"containers": [both]}}) == [
+        "spec.containers[0].securityContext.privileged",
+        "spec.containers[0].securityContext.capabilities.add[0]",
+    ]
 
 
 @pytest.mark.parametrize("flag", [True, "true", " TRUE "])
@@ -382,6 +462,12 @@ def test_unknown_resources_and_config() -> None:
         ("registry.example.com:5000/team/ubuntu:22.04", None),
         ("ubuntu@sha256:" + "a" * 64, None),
         ("ubuntu:latest@sha256:" + "a" * 64, None),
+        # a tag naming no version moves like latest (the ARC chart's default docker:dind)
+        ("docker:dind", "tag 'dind' names no version"),
+        ("registry.example.com:5000/ubuntu:stable", "tag 'stable' names no version"),
+        ("docker:29.5.3-dind", None),
+        ("ubuntu:v2", None),
+        ("docker:dind@sha256:" + "a" * 64, None),
     ],
 )
 def test_image_problem(image: Any, problem: str | None) -> None:

@@ -54,7 +54,7 @@ from ._support import (
 from .helm import CHART_V4, RELEASE
 from .isolation import PRIVILEGED_PLACEMENT, RUNNER_CLASS, _node_groups, check_runner_class
 from .stack import group_fits
-from .workloads import dind_images_config, image_problem
+from .workloads import dind_images_config, elevated, image_problem
 
 AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
 HELM_TYPES = frozenset({RELEASE, CHART_V4})
@@ -78,21 +78,6 @@ GENERATED_ACCOUNT = (
 CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
 MAX_INT32 = 2**31 - 1
 _EXACT_VERSION = re.compile(r"v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
-
-
-def pin_problem(image: Any) -> str | None:
-    """Why an image is not pinned: the pack's rule (`workloads.image_problem`: a digest, or a tag
-    other than latest), and a tag must name a version: one without a digit (`docker:dind`,
-    `:stable`, `:edge`) moves like latest."""
-    if not isinstance(image, str) or not image.strip():
-        return "no image"
-    problem = image_problem(image)
-    if problem or "@sha256:" in image:
-        return problem
-    tag = image.rsplit("/", 1)[-1].partition(":")[2]
-    if not any(ch.isdigit() for ch in tag):
-        return f"tag {tag!r} names no version and moves like latest"
-    return None
 
 
 def chart_name(props: dict[str, Any]) -> str | None:
@@ -199,7 +184,7 @@ def check_images(typ: str, props: dict[str, Any], config: Mapping[str, Any]) -> 
         image = get(container.item, "image")
         if image is UNKNOWN:
             continue
-        problem = pin_problem(image)
+        problem = image_problem(image)
         if problem:
             yield Finding(
                 f"{container.path}.image", f"{show(image)} of {show(container.name)}: {problem}"
@@ -242,8 +227,8 @@ def _dind_sidecar_problems(container: Container, config: Mapping[str, Any]) -> l
             fnmatch.fnmatchcase(image, pattern) for pattern in config["dindImages"]
         ):
             problems.append(f"image {show(image)} is not a dind image ({config['dindImages']})")
-        elif pin_problem(image):
-            problems.append(f"image {show(image)} is not pinned ({pin_problem(image)})")
+        elif image_problem(image):
+            problems.append(f"image {show(image)} is not pinned ({image_problem(image)})")
     return problems
 
 
@@ -253,16 +238,29 @@ def check_privileged(
     ss = scale_set(typ, props)
     if ss is None or ss.pod is UNKNOWN:
         return
+    only = (
+        f"Only the init container {DIND_SIDECAR!r} with restartPolicy Always running the pinned "
+        "dind image may be"
+    )
     for container in containers(ss.pod, ss.pod_base):
-        if not is_true(get(container.item, "securityContext", "privileged")):
+        context = get(container.item, "securityContext")
+        privileged = is_true(get(context, "privileged"))
+        lifted = list(elevated(context, f"{container.path}.securityContext"))
+        if not privileged and not lifted:
             continue
         problems = _dind_sidecar_problems(container, config)
-        if problems:
+        if not problems:
+            continue
+        if privileged:
             yield Finding(
                 f"{container.path}.securityContext.privileged",
-                f"container {show(container.name)} is privileged: {'; '.join(problems)}. Only "
-                f"the init container {DIND_SIDECAR!r} with restartPolicy Always running the "
-                "pinned dind image may be",
+                f"container {show(container.name)} is privileged: {'; '.join(problems)}. {only}",
+            )
+        for where, why in lifted:
+            yield Finding(
+                where,
+                f"container {show(container.name)} {why}, as good as privileged: "
+                f"{'; '.join(problems)}. {only}",
             )
 
 
@@ -271,7 +269,9 @@ NO_PRIVILEGED = Rule(
     description="In a scale set's runner pod only the Docker daemon is privileged: an init "
     "container named dind with restartPolicy Always (a native sidecar) running a pinned dind "
     "image. The runner container, other init containers, regular and ephemeral containers never "
-    "are: a privileged runner gives every job root on the node.",
+    "are: a privileged runner gives every job root on the node. An added capability beyond Pod "
+    "Security baseline's (SYS_ADMIN, NET_ADMIN, ALL, ...) or procMount Unmasked counts as "
+    "privileged.",
     remediation="use docker: dind in the team file (the package writes the pinned dind native "
     "sidecar), or none, kaniko or kubernetes; never containerMode dind or privileged elsewhere",
     resource_types=SCALE_SET_TYPES,

@@ -124,6 +124,42 @@ def pod_containers(typ: str, props: dict[str, Any]) -> Iterator[Container]:
         yield from containers(typ, spec, base)
 
 
+# The capabilities Pod Security `baseline` lets a container add (Kubernetes docs, Pod Security
+# Standards, "Capabilities"); any other (SYS_ADMIN, NET_ADMIN, SYS_PTRACE, ALL, ...) is a way out
+# of the container as good as privileged.
+BASELINE_CAPABILITIES = frozenset(
+    {
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
+    }
+)
+
+
+def elevated(security_context: Any, path: str) -> Iterator[tuple[str, str]]:
+    """(path, why) for each way a securityContext lifts a container towards its node short of
+    `privileged`: an added capability beyond Pod Security baseline's, or an unmasked /proc."""
+    for index, capability in enumerate(as_list(get(security_context, "capabilities", "add"))):
+        if capability is UNKNOWN:
+            continue
+        name = str(capability).strip().upper().removeprefix("CAP_")
+        if name not in BASELINE_CAPABILITIES:
+            yield f"{path}.capabilities.add[{index}]", f"adds capability {show(capability)}"
+    proc_mount = get(security_context, "procMount")
+    if proc_mount not in (None, UNKNOWN, "Default"):
+        yield f"{path}.procMount", f"procMount {show(proc_mount)} unmasks the node's /proc"
+
+
 def check_privileged(
     typ: str, props: dict[str, Any], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
@@ -131,8 +167,9 @@ def check_privileged(
     if spec is None:
         return
     for container in containers(typ, spec, base):
-        privileged = get(container.security_context, "privileged")
-        if not is_true(privileged):
+        privileged = is_true(get(container.security_context, "privileged"))
+        lifted = list(elevated(container.security_context, f"{container.path}.securityContext"))
+        if not privileged and not lifted:
             continue
         if container.name == DIND_NAME and (
             container.image is None
@@ -140,16 +177,17 @@ def check_privileged(
             or any(fnmatch.fnmatchcase(str(container.image), p) for p in config["dindImages"])
         ):
             continue
-        where = (
-            f"{base}.dockerdWithinRunnerContainer"
-            if container.name == "runner" and is_true(get(spec, "dockerdWithinRunnerContainer"))
-            else f"{container.path}.securityContext.privileged"
-        )
-        yield Finding(
-            where,
-            f"container {show(container.name)} (image {show(container.image)}) is privileged; only "
-            f"the dind sidecar named {DIND_NAME!r} running a dind image may be",
-        )
+        what = f"container {show(container.name)} (image {show(container.image)})"
+        only = f"only the dind sidecar named {DIND_NAME!r} running a dind image may be"
+        if privileged:
+            where = (
+                f"{base}.dockerdWithinRunnerContainer"
+                if container.name == "runner" and is_true(get(spec, "dockerdWithinRunnerContainer"))
+                else f"{container.path}.securityContext.privileged"
+            )
+            yield Finding(where, f"{what} is privileged; {only}")
+        for where, why in lifted:
+            yield Finding(where, f"{what} {why}: as good as privileged; {only}")
 
 
 def dind_images_config() -> dict[str, Any]:
@@ -167,7 +205,8 @@ NO_PRIVILEGED = Rule(
     name="kubernetes-no-privileged-except-dind",
     description='No privileged container, except the Docker-in-Docker sidecar named "docker" '
     "(running a docker:*-dind image) of a runner pod: a privileged runner container gives every "
-    "job root on the node.",
+    "job root on the node. An added capability beyond Pod Security baseline's (SYS_ADMIN, "
+    "NET_ADMIN, ALL, ...) or procMount Unmasked counts as privileged.",
     remediation="use docker: dind (privileged sidecar only), none, kaniko or kubernetes in the "
     "team file; never dockerdWithinRunnerContainer or securityContext.privileged elsewhere",
     resource_types=WORKLOAD_KINDS,
@@ -256,7 +295,8 @@ RUNNER_RESOURCES = Rule(
 
 
 def image_problem(image: Any) -> str | None:
-    """Why an image reference is not pinned, or None if it is (a tag other than latest, or a digest)."""
+    """Why an image reference is not pinned, or None if it is: a digest, or a tag naming a version
+    (one without a digit, `docker:dind`, `:stable`, `:edge`, moves like latest)."""
     if not isinstance(image, str) or not image.strip():
         return "no image: the controller's default (…:latest) would run"
     if "@sha256:" in image:
@@ -267,6 +307,8 @@ def image_problem(image: Any) -> str | None:
     tag = last.rsplit(":", 1)[1]
     if not tag or tag == "latest":
         return "tag latest moves under you"
+    if not any(ch.isdigit() for ch in tag):
+        return f"tag {tag!r} names no version and moves like latest"
     return None
 
 
