@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from arc_eks.builders import network_policy
 from arc_eks.builders.network_policy import runner_network_policies
 
 MANAGED = {"app.kubernetes.io/managed-by": "arc-eks"}
@@ -115,3 +116,13 @@ def test_a_kubernetes_mode_namespace() -> None:
             },
         },
     ]
+
+
+def test_no_two_namespaces_share_an_object() -> None:
+    first = network_policy.runner_network_policies("runners-a")
+    second = network_policy.runner_network_policies("runners-b")
+    dns_a = next(p for p in first if p["metadata"]["name"] == network_policy.ALLOW_DNS)
+    dns_b = next(p for p in second if p["metadata"]["name"] == network_policy.ALLOW_DNS)
+    dns_a["spec"]["egress"][0]["to"][0]["podSelector"]["matchLabels"]["k8s-app"] = "changed"
+    assert dns_b["spec"]["egress"][0]["to"][0] == network_policy.DNS_PEER
+    assert network_policy.DNS_PEER["podSelector"]["matchLabels"]["k8s-app"] == "kube-dns"

@@ -16,6 +16,7 @@ instance metadata service and every other link-local address, and any ingress at
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from arc_eks.builders.runner import MANAGED_BY, POOL_LABEL
@@ -87,7 +88,8 @@ def runner_network_policies(
                 "policyTypes": ["Egress"],
                 "egress": [
                     {
-                        "to": [DNS_PEER],
+                        # A copy per policy: no two manifests share a mutable object.
+                        "to": [copy.deepcopy(DNS_PEER)],
                         "ports": [
                             {"protocol": "UDP", "port": 53},
                             {"protocol": "TCP", "port": 53},
