@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -302,7 +303,38 @@ def _score(session: Path, spans: list[Span]) -> Score:
     return Score(total, killed, survivors)
 
 
-def run(target: Target) -> Score:
+def _changed_lines(module: str, since: str) -> set[int]:
+    """Line numbers of `module` (as in the work tree) added or changed since commit `since`."""
+    diff = subprocess.run(
+        ["git", "diff", "--unified=0", "--no-color", since, "--", module],
+        cwd=PROJECT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    lines: set[int] = set()
+    for hunk in re.finditer(r"^@@ -\S+ \+(\d+)(?:,(\d+))? @@", diff, re.MULTILINE):
+        start, count = int(hunk.group(1)), int(hunk.group(2) or "1")
+        lines.update(range(start, start + count))
+    return lines
+
+
+def _skip_unchanged_mutants(session: Path, changed: set[int]) -> int:
+    """Mark every pending mutant that touches no changed line as skipped (not run, not scored)."""
+    skipped = 0
+    with use_db(str(session)) as db:
+        for item in list(db.pending_work_items):
+            if not any(
+                changed & set(range(m.start_pos[0], m.end_pos[0] + 1)) for m in item.mutations
+            ):
+                db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
+                skipped += 1
+    return skipped
+
+
+def run(target: Target, since: str | None = None) -> Score:
+    changed = _changed_lines(target.module, since) if since else None
     copy = _copy_project(target)
     config = copy / "mutation.toml"
     config.write_text(_config(target))
@@ -322,6 +354,9 @@ def run(target: Target) -> Score:
     _cosmic_ray(copy, "init", config.name, session.name)
     skipped = _skip_annotation_mutants(copy, target, session)
     print(f"{target.name}: {skipped} mutants in unevaluated annotations not run", flush=True)
+    if changed is not None:
+        unchanged = _skip_unchanged_mutants(session, changed)
+        print(f"{target.name}: {unchanged} mutants on lines unchanged since {since} not run")
     _cosmic_ray(copy, "exec", config.name, session.name)
     score = _score(session, _unevaluated_annotations((copy / target.module).read_text()))
     report = WORK / f"{target.name}.survivors.txt"
@@ -338,6 +373,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         type=Path,
         help="only score finished sessions under DIR (a build/mutation of an earlier run)",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="REV",
+        help="only the mutants on lines added or changed since commit REV (a quick check of a "
+        "change; the module's score is the full run's)",
     )
     args = parser.parse_args(argv)
     by_name = {t.name: t for t in TARGETS}
@@ -357,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             score = _score(copy / "session.sqlite", spans)
         else:
             print(f"== {target.name}: mutating {target.module}", flush=True)
-            score = run(target)
+            score = run(target, args.since)
         results.append((target, score))
         print(
             f"{target.name}: {score.percent:.1f}% ({score.killed}/{score.total} caught, "
