@@ -129,6 +129,18 @@ TARGETS = (
         "arc_eks/builders/admission.py",
         ("tests/test_admission_policy.py", "tests/test_isolation.py"),
     ),
+    # The node role's ECR pull-through statements and the image rewrite (#17); the placement of
+    # pools on node groups by isolation class (#10).
+    Target(
+        "registry",
+        "arc_eks/builders/registry.py",
+        ("tests/test_image_cache.py", "tests/test_dind_mirror.py"),
+    ),
+    Target(
+        "node_groups",
+        "arc_eks/builders/node_groups.py",
+        ("tests/test_node_groups.py", "tests/test_isolation.py"),
+    ),
     # The chart rules read objects rendered from the pinned charts: unit tests on hand-built
     # objects first, then the rendered controller charts of a fixture program.
     Target(

@@ -230,17 +230,44 @@ def test_capabilities_beyond_pod_security_baseline(capability: Any, lifted: bool
     assert check(NO_PRIVILEGED, POD, {"spec": spec}) == expected
 
 
-def test_every_baseline_capability_passes_and_the_message_names_the_capability() -> None:
-    context = {"capabilities": {"add": sorted(BASELINE_CAPABILITIES), "drop": ["ALL"]}}
-    assert (
-        check(
-            NO_PRIVILEGED, POD, {"spec": {"containers": [container("a", securityContext=context)]}}
-        )
-        == []
-    )
+# Pod Security Standards, baseline, "Capabilities": the only ones a container may add.
+POD_SECURITY_BASELINE = (
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+)
+
+
+@pytest.mark.parametrize("capability", POD_SECURITY_BASELINE)
+def test_every_baseline_capability_passes(capability: str) -> None:
+    context = {"capabilities": {"add": [capability], "drop": ["ALL"]}}
+    spec = {"containers": [container("a", securityContext=context)]}
+    assert check(NO_PRIVILEGED, POD, {"spec": spec}) == []
+
+
+def test_the_baseline_list_is_pod_securitys_and_the_message_names_the_capability() -> None:
+    assert frozenset(POD_SECURITY_BASELINE) == BASELINE_CAPABILITIES
     spec = {"containers": [container("a", securityContext={"capabilities": {"add": ["NET_RAW"]}})]}
     (message,) = messages(NO_PRIVILEGED, POD, {"spec": spec})
     assert '"NET_RAW"' in message and "as good as privileged" in message
+
+
+def test_an_unknown_capability_does_not_hide_a_later_one() -> None:
+    context = {"capabilities": {"add": [UNKNOWN, "SYS_ADMIN"]}}
+    spec = {"containers": [container("a", securityContext=context)]}
+    assert check(NO_PRIVILEGED, POD, {"spec": spec}) == [
+        "spec.containers[0].securityContext.capabilities.add[1]"
+    ]
 
 
 @pytest.mark.parametrize(
