@@ -92,14 +92,15 @@ bench: charts
 
 ## Mutation score of the security-critical modules (slow; not part of `make test` or CI).
 ## `make mutation MODULES="iam s3_grants"` runs only those (names: scripts/mutation.py --list);
-## `SINCE=<commit>` only the mutants on lines changed since that commit.
+## `SINCE=<commit>` only the mutants on lines changed since that commit; `RETRY=1` only the survivors
+## of the earlier run (after adding tests; the module itself unchanged).
 MUTATION_STAMP := $(VENV)/.mutation-installed
 $(MUTATION_STAMP): $(STAMP) requirements-mutation.txt
 	$(BIN)/python -m pip install --quiet -r requirements-mutation.txt
 	@touch $(MUTATION_STAMP)
 
 mutation: $(MUTATION_STAMP)
-	nice -n 15 $(BIN)/python scripts/mutation.py $(if $(SINCE),--since $(SINCE)) $(MODULES)
+	nice -n 15 $(BIN)/python scripts/mutation.py $(if $(SINCE),--since $(SINCE)) $(if $(RETRY),--retry) $(MODULES)
 
 clean:
 	rm -rf $(VENV) build

@@ -167,6 +167,34 @@ TARGETS = (
             "tests/test_policy_hra_scale_up.py",
         ),
     ),
+    # The cluster and node rules (control plane, node groups, launch templates), the stack rules
+    # (one role per ServiceAccount, capacity) and the helpers every rule reads values with.
+    Target(
+        "policy_cluster",
+        "policies/arc_policies/cluster.py",
+        ("tests/test_cluster_rule_units.py", "tests/test_policies.py"),
+    ),
+    Target(
+        "policy_nodes",
+        "policies/arc_policies/nodes.py",
+        ("tests/test_node_rule_units.py", "tests/test_policies.py"),
+    ),
+    Target(
+        "policy_stack",
+        "policies/arc_policies/stack.py",
+        ("tests/test_stack_rule_units.py", "tests/test_policies_stack.py"),
+    ),
+    Target(
+        "policy_support",
+        "policies/arc_policies/_support.py",
+        (
+            "tests/test_policy_support_units.py",
+            "tests/test_policies_workloads.py",
+            "tests/test_policies_iam.py",
+            "tests/test_isolation_rule_units.py",
+            "tests/test_policies.py",
+        ),
+    ),
 )
 
 
@@ -345,8 +373,51 @@ def _skip_unchanged_mutants(session: Path, changed: set[int]) -> int:
     return skipped
 
 
-def run(target: Target, since: str | None = None) -> Score:
+MutantKey = tuple[str, str, int]
+
+
+def _earlier_results(target: Target) -> tuple[str, dict[MutantKey, WorkResult]]:
+    """The module text and every mutant's result of the earlier run in build/mutation/<name>/."""
+    copy = WORK / target.name
+    session = copy / "session.sqlite"
+    if not session.is_file():
+        sys.exit(f"{target.name}: no earlier run in {copy} to retry the survivors of")
+    results: dict[MutantKey, WorkResult] = {}
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item, result in db.completed_work_items:
+            for m in item.mutations:
+                results[(str(m.module_path), m.operator_name, m.occurrence)] = result
+    return (copy / target.module).read_text(), results
+
+
+def _reuse_caught(session: Path, earlier: dict[MutantKey, WorkResult]) -> int:
+    """Record the earlier result of every mutant the earlier run caught instead of running it."""
+    reused = 0
+    with use_db(str(session)) as db:
+        for item in list(db.pending_work_items):
+            found = [
+                earlier.get((str(m.module_path), m.operator_name, m.occurrence))
+                for m in item.mutations
+            ]
+            if found and all(
+                r is not None
+                and r.worker_outcome != WorkerOutcome.SKIPPED
+                and r.test_outcome != TestOutcome.SURVIVED
+                for r in found
+            ):
+                db.set_result(item.job_id, found[0])
+                reused += 1
+    return reused
+
+
+def run(target: Target, since: str | None = None, retry: bool = False) -> Score:
     changed = _changed_lines(target.module, since) if since else None
+    earlier = _earlier_results(target) if retry else None
+    if earlier is not None and earlier[0] != (PROJECT / target.module).read_text():
+        sys.exit(
+            f"{target.name}: {target.module} changed since the earlier run, so its mutants are "
+            "not the same: run it in full (or with --since)"
+        )
     copy = _copy_project(target)
     config = copy / "mutation.toml"
     config.write_text(_config(target))
@@ -369,6 +440,9 @@ def run(target: Target, since: str | None = None) -> Score:
     if changed is not None:
         unchanged = _skip_unchanged_mutants(session, changed)
         print(f"{target.name}: {unchanged} mutants on lines unchanged since {since} not run")
+    if earlier is not None:
+        reused = _reuse_caught(session, earlier[1])
+        print(f"{target.name}: {reused} mutants caught by the earlier run not run again")
     _cosmic_ray(copy, "exec", config.name, session.name)
     score = _score(session, _unevaluated_annotations((copy / target.module).read_text()))
     report = WORK / f"{target.name}.survivors.txt"
@@ -392,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         help="only the mutants on lines added or changed since commit REV (a quick check of a "
         "change; the module's score is the full run's)",
     )
+    parser.add_argument(
+        "--retry",
+        action="store_true",
+        help="run only the survivors of the earlier run in build/mutation/<name>/ against the "
+        "current tests (the module must be unchanged; mutants it caught count as caught)",
+    )
     args = parser.parse_args(argv)
     by_name = {t.name: t for t in TARGETS}
     if args.list:
@@ -410,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             score = _score(copy / "session.sqlite", spans)
         else:
             print(f"== {target.name}: mutating {target.module}", flush=True)
-            score = run(target, args.since)
+            score = run(target, args.since, args.retry)
         results.append((target, score))
         print(
             f"{target.name}: {score.percent:.1f}% ({score.killed}/{score.total} caught, "
