@@ -167,6 +167,28 @@ TARGETS = (
             "tests/test_policy_hra_scale_up.py",
         ),
     ),
+    # The node role's trust and managed policies, cluster-autoscaler's tag-scoped writes; the
+    # runner pods of both pool kinds (the dind sidecar's privileges, tokens, volumes, placement).
+    Target(
+        "node_iam",
+        "arc_eks/builders/node_iam.py",
+        ("tests/test_node_iam_documents.py", "tests/test_platform_stack.py"),
+    ),
+    Target(
+        "runner",
+        "arc_eks/builders/runner.py",
+        (
+            "tests/test_runner_manifests.py",
+            "tests/test_pool_options.py",
+            "tests/test_dind_startup.py",
+            "tests/test_isolation.py",
+        ),
+    ),
+    Target(
+        "scale_set",
+        "arc_eks/builders/scale_set.py",
+        ("tests/test_scale_sets.py", "tests/test_policies_scale_sets_program.py"),
+    ),
     # The cluster and node rules (control plane, node groups, launch templates), the stack rules
     # (one role per ServiceAccount, capacity) and the helpers every rule reads values with.
     Target(
