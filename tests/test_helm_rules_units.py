@@ -166,6 +166,12 @@ def test_a_credential_after_an_unknown_value_is_found() -> None:
     assert "values.authSecret.github_token" in message
 
 
+def test_a_credential_outside_the_secret_blocks_after_an_unknown_value_is_found() -> None:
+    inputs = with_values(runner={"env": UNKNOWN_OBJECT_VALUE, "github_token": "ghp_x"})
+    (message,) = run(CREDENTIALS, inputs)
+    assert "values.runner.github_token" in message
+
+
 @pytest.mark.parametrize(
     "block", ["authSecret", "githubWebhookServer.secret", "actionsMetricsServer.secret"]
 )
@@ -209,6 +215,15 @@ def test_both_defaults_unset_name_the_chart_defaults() -> None:
     assert "summerwind/actions-runner:latest" in found[0]
     assert "values.image.dindSidecarRepositoryAndTag" in found[1]
     assert "docker:dind" in found[1]
+    # The message says what is wrong with the default, then where it is used.
+    assert (
+        "unset (chart default summerwind/actions-runner:latest): tag latest moves under you; "
+        "runners that do not name an image" in found[0]
+    )
+    assert (
+        "unset (chart default docker:dind): tag 'dind' names no version and moves like latest; "
+        in found[1]
+    )
     assert len(run(DEFAULTS, release(values={"replicaCount": 2}))) == 2
 
 

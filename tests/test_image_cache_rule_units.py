@@ -194,6 +194,7 @@ def test_the_arc_chart_defaults_later_one_on_both_release_kinds(typ: str) -> Non
     (message,) = run(typ, _arc(image))
     assert "values.image.dindSidecarRepositoryAndTag:" in message
     assert "(unset)" not in message  # a chart value names no container
+    assert "this environment pulls it through its ECR pull-through cache. Remediation:" in message
     image["dindSidecarRepositoryAndTag"] = CACHED_DIND
     assert run(typ, _arc(image)) == []
     oci = "oci://registry.example.com/charts/actions-runner-controller"
