@@ -596,6 +596,25 @@ def test_a_privileged_init_container_and_string_true() -> None:
     assert "spec.template.spec.initContainers[0].securityContext.privileged" in message
 
 
+def test_capabilities_beyond_baseline_and_an_unmasked_proc_count_as_privilege() -> None:
+    spec = _base_pod()
+    # NET_BIND_SERVICE and CHOWN are in Pod Security baseline's list: no finding for them.
+    spec["containers"][0]["securityContext"] = {"capabilities": {"add": ["NET_BIND_SERVICE"]}}
+    spec["containers"][1]["securityContext"] = {
+        "capabilities": {"add": ["CHOWN", "cap_sys_admin"]},
+        "procMount": "Unmasked",
+    }
+    found = run(
+        PRIVILEGES,
+        [(DEPLOYMENT, "tools/Deployment/x", _object("Deployment", WORKLOADS[0][2], spec))],
+    )
+    base = "tools/Deployment/x: spec.template.spec.containers[1].securityContext"
+    assert [m.split(". Remediation: ")[0] for m in found] == [
+        f'{base}.capabilities.add[1]: container "sidecar" adds capability "cap_sys_admin"',
+        f'{base}.procMount: container "sidecar" procMount "Unmasked" unmasks the node\'s /proc',
+    ]
+
+
 def test_false_values_pass() -> None:
     spec = _base_pod()
     spec.update(hostNetwork=False, hostPID=False, hostIPC=False)

@@ -1397,6 +1397,31 @@ def test_a_later_privileged_container_counts(rendered: dict[str, Any], kind: str
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize(
+    "context",
+    [{"capabilities": {"add": ["SYS_ADMIN"]}}, {"procMount": "Unmasked"}],
+    ids=["SYS_ADMIN", "procMount"],
+)
+def test_a_container_lifted_short_of_privileged_counts(
+    rendered: dict[str, Any], kind: str, context: dict[str, Any]
+) -> None:
+    def change(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        UNPRIVILEGED(fields, pod)
+        pod.pop("nodeSelector")
+        pod["containers"].append({**SIDECAR, "securityContext": context})
+
+    assert placed([*GROUPS, (kind, "pool", shaped(rendered, kind, change))]) == [urn(kind, "pool")]
+
+    def baseline_only(fields: dict[str, Any], pod: dict[str, Any]) -> None:
+        UNPRIVILEGED(fields, pod)
+        pod.pop("nodeSelector")
+        added = {"capabilities": {"add": ["NET_BIND_SERVICE"]}, "procMount": "Default"}
+        pod["containers"].append({**SIDECAR, "securityContext": added})
+
+    assert placed([*GROUPS, (kind, "pool", shaped(rendered, kind, baseline_only))]) == []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
 def test_unprivileged_pools_or_unknown_groups_are_not_judged(
     rendered: dict[str, Any], kind: str
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from ._support import UNKNOWN, StackResource, StackRule, as_list, as_number, get, is_true, show
-from .workloads import WORKLOAD_KINDS, pod_containers, pod_spec
+from .workloads import WORKLOAD_KINDS, elevated, pod_containers, pod_spec
 
 RELEASE_TYPES = frozenset({"kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"})
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -139,9 +139,11 @@ def _privilege_problems(resource: StackResource) -> Iterator[str]:
     if not isinstance(spec, dict):
         return
     for container in pod_containers(resource.type, resource.props):
+        name = show(container.name)
         if is_true(get(container.security_context, "privileged")):
-            name = show(container.name)
             yield f"{container.path}.securityContext.privileged: container {name} is privileged"
+        for path, why in elevated(container.security_context, f"{container.path}.securityContext"):
+            yield f"{path}: container {name} {why}"
     for field in ("hostNetwork", "hostPID", "hostIPC"):
         if is_true(get(spec, field)):
             yield f"{base}.{field}: the pod shares the node's namespace"
@@ -165,7 +167,8 @@ def check_chart_privileges(
 
 CHART_PRIVILEGES = StackRule(
     name="kubernetes-helm-chart-no-privilege-or-host-access",
-    description="Nothing a Helm chart creates runs privileged, mounts a node path (hostPath) or "
+    description="Nothing a Helm chart creates runs privileged (or adds a capability beyond Pod "
+    "Security baseline's, or unmasks /proc), mounts a node path (hostPath) or "
     "shares the node's network, PID or IPC namespace, unless that object is allowlisted with a "
     "reason: a chart upgrade must not quietly hand a pod the node.",
     remediation="set the chart values that drop the privilege, or allowlist the object in the "

@@ -54,7 +54,7 @@ from ._support import (
 from .helm import CHART_V4, RELEASE
 from .isolation import PRIVILEGED_PLACEMENT, RUNNER_CLASS, _node_groups, check_runner_class
 from .stack import group_fits
-from .workloads import dind_images_config, elevated, image_problem
+from .workloads import dind_images_config, elevated, image_problem, lifted
 
 AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
 HELM_TYPES = frozenset({RELEASE, CHART_V4})
@@ -809,7 +809,7 @@ def check_privileged_placement(
         privileged = [
             str(c.name)
             for c in containers(ss.pod, ss.pod_base)
-            if is_true(get(c.item, "securityContext", "privileged"))
+            if lifted(get(c.item, "securityContext"))
         ]
         fits = [(group, group_fits(ss.pod, group)) for group in groups]
         if not privileged or any(fit is None for _, fit in fits):
@@ -827,7 +827,8 @@ def check_privileged_placement(
 
 PRIVILEGED_ON_MARKED_NODES = StackRule(
     name="arc-scale-set-privileged-only-on-marked-node-groups",
-    description="A scale set whose runner pod has a privileged container (the dind sidecar) can "
+    description="A scale set whose runner pod has a privileged container (the dind sidecar; an "
+    "added capability beyond Pod Security baseline's or procMount Unmasked counts) can "
     "only be scheduled (nodeSelector, tolerations) on node groups labelled "
     "arc-eks.io/privileged-pods=true (kubernetes-privileged-only-on-marked-node-groups for the "
     "other workloads).",

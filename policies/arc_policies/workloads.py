@@ -160,6 +160,12 @@ def elevated(security_context: Any, path: str) -> Iterator[tuple[str, str]]:
         yield f"{path}.procMount", f"procMount {show(proc_mount)} unmasks the node's /proc"
 
 
+def lifted(security_context: Any) -> bool:
+    """`privileged`, or lifted towards the node short of it (`elevated`): what the placement
+    rules keep to the node groups marked for privileged pods."""
+    return is_true(get(security_context, "privileged")) or any(elevated(security_context, ""))
+
+
 def check_privileged(
     typ: str, props: dict[str, Any], config: Mapping[str, Any]
 ) -> Iterator[Finding]:
