@@ -232,7 +232,8 @@ def _project_files() -> list[str]:
 
 
 def _copy_project(target: Target) -> Path:
-    """A fresh copy at build/mutation/<name>/; ../shared beside it, as beside the project."""
+    """A fresh copy at build/mutation/<name>/; ../shared beside it, as beside the project, and the
+    chart cache linked in."""
     WORK.mkdir(parents=True, exist_ok=True)
     shared = WORK / "shared"
     if not shared.exists() and (PROJECT.parent / "shared").exists():
@@ -243,6 +244,12 @@ def _copy_project(target: Target) -> Path:
         destination = copy / name
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(PROJECT / name, destination)
+    # The chart cache (git-ignored; `make charts` fills it): tests that render charts read it at
+    # <project>/.cache/charts.
+    charts = PROJECT / ".cache" / "charts"
+    if charts.is_dir():
+        (copy / ".cache").mkdir()
+        (copy / ".cache" / "charts").symlink_to(charts.resolve())
     return copy
 
 
