@@ -266,6 +266,24 @@ def test_unknown_replicas_are_not_read() -> None:
     assert run(SPREAD, [(DEPLOYMENT, CONTROLLER, manifest)]) == []
 
 
+def test_a_controller_after_one_of_unknown_replicas_is_read() -> None:
+    pending = arc_controller(replicas=UNKNOWN_NUMBER_VALUE)
+    objects = [(DEPLOYMENT, CONTROLLER, pending), (DEPLOYMENT, WEBHOOK, arc_controller(replicas=1))]
+    (message,) = run(SPREAD, objects)
+    assert message.startswith(f"{WEBHOOK}: spec.replicas is 1, below 2")
+
+
+def test_more_replicas_than_the_minimum_pass() -> None:
+    assert run(SPREAD, [(DEPLOYMENT, CONTROLLER, arc_controller(replicas=5))]) == []
+
+
+def test_no_replicas_need_no_spread() -> None:
+    manifest = arc_controller(replicas=0)
+    pod(manifest).pop("affinity")
+    (message,) = run(SPREAD, [(DEPLOYMENT, CONTROLLER, manifest)])
+    assert "spec.replicas is 0, below 2" in message
+
+
 def test_the_minimum_comes_from_the_config_inclusive() -> None:
     single = arc_controller(replicas=1)
     pod(single).pop("affinity")  # one replica needs no spread
@@ -280,6 +298,9 @@ def test_a_zero_minimum_reads_as_one() -> None:
     # The schema refuses 0 (make review checks the config first); the rule itself reads it as 1.
     single = arc_controller(replicas=1)
     assert run(SPREAD, [(DEPLOYMENT, CONTROLLER, single)], {"minReplicas": 0}) == []
+    none = arc_controller(replicas=0)
+    (message,) = run(SPREAD, [(DEPLOYMENT, CONTROLLER, none)], {"minReplicas": 0})
+    assert "spec.replicas is 0, below 1" in message
 
 
 def test_the_deployments_come_from_the_config_as_globs() -> None:
@@ -291,14 +312,14 @@ def test_the_deployments_come_from_the_config_as_globs() -> None:
     assert run(SPREAD, objects, {"deployments": ["tools/other", "other/*"]}) == []
 
 
-def test_only_deployments_are_read() -> None:
-    stateful = arc_controller(replicas=1)
-    stateful["kind"] = "StatefulSet"
-    name = f"{ARC}/StatefulSet/{ARC}"
-    assert (
-        run(SPREAD, [("kubernetes:apps/v1:StatefulSet", name, stateful)], {"deployments": ["*"]})
-        == []
-    )
+@pytest.mark.parametrize(
+    "kind", ["StatefulSet", "DaemonSet"]
+)  # sorting after and before Deployment
+def test_only_deployments_are_read(kind: str) -> None:
+    other = arc_controller(replicas=1)
+    other["kind"] = kind
+    name = f"{ARC}/{kind}/{ARC}"
+    assert run(SPREAD, [(f"kubernetes:apps/v1:{kind}", name, other)], {"deployments": ["*"]}) == []
 
 
 @pytest.mark.parametrize(
@@ -404,6 +425,11 @@ def test_a_later_topology_spread_constraint_passes() -> None:
             ],
         },
         {"matchLabels": arc_labels(), "matchExpressions": [{"key": "x", "operator": "Exists"}]},
+        {
+            "matchExpressions": [
+                {"key": "app.kubernetes.io/name", "operator": "NotIn", "values": [ARC]}
+            ]
+        },
     ],
 )
 def test_a_term_that_does_not_select_the_pods_own_labels_is_no_spread(selector: Any) -> None:
@@ -457,6 +483,14 @@ def test_init_containers_and_unknown_requests_are_not_read() -> None:
     pod(manifest)["initContainers"] = [{"name": "wait", "image": "busybox:1.36"}]
     pod(manifest)["containers"][1]["resources"] = {"requests": UNKNOWN_OBJECT_VALUE}
     assert run(SPREAD, [(DEPLOYMENT, CONTROLLER, manifest)]) == []
+
+
+def test_a_container_without_requests_after_an_init_container_without_them() -> None:
+    manifest = arc_controller()
+    pod(manifest)["initContainers"] = [{"name": "wait", "image": "busybox:1.36"}]
+    pod(manifest)["containers"][1].pop("resources")
+    (message,) = run(SPREAD, [(DEPLOYMENT, CONTROLLER, manifest)])
+    assert 'container "kube-rbac-proxy" requests no' in message
 
 
 def test_one_message_per_problem_in_one_deployment() -> None:
@@ -696,6 +730,7 @@ def test_the_allowlist_schema_needs_an_object_and_a_reason() -> None:
     assert problems({"object": "a/Deployment/b"}) and problems({"reason": "reads node logs"})
     assert problems({"object": "a/Deployment/b", "reason": "reads node logs", "until": "x"})
     assert problems({"object": 1, "reason": "reads node logs"})
+    assert problems({"object": "a/Deployment/b", "reason": 1234567890})
     assert problems("a/Deployment/b")
     schema = POLICIES[PRIVILEGES].config_schema
     assert schema is not None
