@@ -360,6 +360,43 @@ def test_the_whole_internet_in_a_later_position_is_a_violation(everything: str) 
     assert "vpcConfig.publicAccessCidrs[2]: " in message
 
 
+def test_cidrs_that_together_are_the_whole_internet_are_a_violation() -> None:
+    halves = ["203.0.113.0/24", "0.0.0.0/1", "128.0.0.0/1"]
+    (message,) = run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=halves))
+    assert (
+        "'arc': publicAccessCidrs: "
+        '["203.0.113.0/24", "0.0.0.0/1", "128.0.0.0/1"] together open the API server to the '
+        "whole internet"
+    ) in message
+    (message,) = run(ENDPOINT, AWS, public(publicAccessCidrs=["128.0.0.0/1", "0.0.0.0/1"]))
+    assert "'arc': vpcConfig.publicAccessCidrs: " in message and "together" in message
+    quarters = ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/3"]
+    assert run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=quarters))
+
+
+def test_each_address_family_is_added_up_on_its_own() -> None:
+    both = ["::/1", "0.0.0.0/1", "8000::/1", "128.0.0.0/1"]
+    found = run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=both))
+    assert len(found) == 2
+    assert 'publicAccessCidrs: ["0.0.0.0/1", "128.0.0.0/1"] together' in found[0]
+    assert 'publicAccessCidrs: ["::/1", "8000::/1"] together' in found[1]
+    # Half of each family is not all of either.
+    mixed = ["0.0.0.0/1", "8000::/1"]
+    assert not [
+        m for m in run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=mixed)) if "together" in m
+    ]
+
+
+def test_a_hole_in_the_address_space_is_not_the_whole_internet() -> None:
+    holed = ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4", "240.0.0.0/5"]
+    found = run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=holed))
+    assert not [m for m in found if "together" in m]
+    # An unknown entry is not counted either way; the known ones decide.
+    halves = [UNKNOWN_STRING_VALUE, "0.0.0.0/1", "128.0.0.0/1"]
+    (message,) = run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=halves))
+    assert '["0.0.0.0/1", "128.0.0.0/1"] together' in message
+
+
 def test_the_whole_internet_is_refused_even_when_the_allowlist_holds_it() -> None:
     config = {"allowedPublicAccessCidrs": ["0.0.0.0/0"]}
     (message,) = run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=["0.0.0.0/0"]), config)
