@@ -360,6 +360,15 @@ def test_the_whole_internet_in_a_later_position_is_a_violation(everything: str) 
     assert "vpcConfig.publicAccessCidrs[2]: " in message
 
 
+def test_the_whole_internet_first_does_not_hide_later_cidrs() -> None:
+    cidrs = ["0.0.0.0/0", "198.51.101.0/24", "nope"]
+    found = run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=cidrs), ALLOWED)
+    assert len(found) == 3
+    assert "publicAccessCidrs[0]: " in found[0] and "whole internet" in found[0]
+    assert 'publicAccessCidrs[1]: "198.51.101.0/24" is outside the allowlist' in found[1]
+    assert 'publicAccessCidrs[2]: "nope" is not a CIDR' in found[2]
+
+
 def test_cidrs_that_together_are_the_whole_internet_are_a_violation() -> None:
     halves = ["203.0.113.0/24", "0.0.0.0/1", "128.0.0.0/1"]
     (message,) = run(ENDPOINT, EKS, eks_cluster(publicAccessCidrs=halves))
