@@ -480,6 +480,11 @@ def test_every_unencrypted_volume_is_named() -> None:
 def test_a_suppressed_device_is_skipped_but_an_empty_no_device_is_not() -> None:
     suppressed = {"deviceName": "/dev/xvdb", "noDevice": "true", "ebs": {"encrypted": "false"}}
     assert run(VOLUME, LT, volumes(suppressed, ENCRYPTED)) == []
+    plain = {"deviceName": "/dev/xvdc", "ebs": {"encrypted": "false"}}
+    (message,) = run(VOLUME, LT, volumes(suppressed, plain))
+    assert 'blockDeviceMappings[1].ebs.encrypted: "false", expected true (device "/dev/xvdc")' in (
+        message
+    )
     empty = {**suppressed, "noDevice": ""}
     (message,) = run(VOLUME, LT, volumes(empty, ENCRYPTED))
     assert "blockDeviceMappings[0].ebs.encrypted" in message
