@@ -466,8 +466,8 @@ def test_a_mapping_without_ebs_or_device_name_is_a_violation() -> None:
     assert 'blockDeviceMappings[0].ebs.encrypted: (unset), expected true (device "/dev/xvda")' in (
         message
     )
-    (message,) = run(VOLUME, LT, volumes({"ebs": {"encrypted": "false"}}))
-    assert "(device (unset))" in message
+    (message,) = run(VOLUME, LT, volumes(ENCRYPTED, {"ebs": {"encrypted": "false"}}))
+    assert "blockDeviceMappings[1].ebs.encrypted: " in message and "(device (unset))" in message
 
 
 def test_every_unencrypted_volume_is_named() -> None:
@@ -480,9 +480,9 @@ def test_every_unencrypted_volume_is_named() -> None:
 def test_a_suppressed_device_is_skipped_but_an_empty_no_device_is_not() -> None:
     suppressed = {"deviceName": "/dev/xvdb", "noDevice": "true", "ebs": {"encrypted": "false"}}
     assert run(VOLUME, LT, volumes(suppressed, ENCRYPTED)) == []
-    plain = {"deviceName": "/dev/xvdc", "ebs": {"encrypted": "false"}}
-    (message,) = run(VOLUME, LT, volumes(suppressed, plain))
-    assert 'blockDeviceMappings[1].ebs.encrypted: "false", expected true (device "/dev/xvdc")' in (
+    root = {"deviceName": "/dev/xvda", "ebs": {"encrypted": "false"}}
+    (message,) = run(VOLUME, LT, volumes(suppressed, root))
+    assert 'blockDeviceMappings[1].ebs.encrypted: "false", expected true (device "/dev/xvda")' in (
         message
     )
     empty = {**suppressed, "noDevice": ""}
@@ -500,9 +500,71 @@ def test_a_suppressed_device_is_skipped_but_an_empty_no_device_is_not() -> None:
 )
 def test_an_unknown_mapping_is_skipped_and_a_later_one_read(unknown: Any) -> None:
     assert run(VOLUME, LT, volumes(unknown, ENCRYPTED)) == []
-    plain = {"deviceName": "/dev/xvdc", "ebs": {"encrypted": "false"}}
-    (message,) = run(VOLUME, LT, volumes(unknown, plain))
+    root = {"deviceName": "/dev/xvda", "ebs": {"encrypted": "false"}}
+    (message,) = run(VOLUME, LT, volumes(unknown, root))
     assert "blockDeviceMappings[1].ebs.encrypted" in message
+
+
+DATA = {"deviceName": "/dev/xvdb", "ebs": {"encrypted": "true", "volumeSize": 200}}
+
+
+@pytest.mark.parametrize("name", ["/dev/xvdb", "/dev/sda1", "/dev/xvda1", "xvda", UNSET])
+def test_mapping_only_other_devices_leaves_the_root_volume_unencrypted(name: Any) -> None:
+    other = changed(DATA, {"deviceName": name})
+    (message,) = run(VOLUME, LT, volumes(other))
+    assert (
+        "'nodes': blockDeviceMappings: no mapping for the root device \"/dev/xvda\": the root "
+        "volume comes from the AMI snapshot unencrypted"
+    ) in message
+
+
+def test_the_root_mapping_in_a_later_position_counts() -> None:
+    assert run(VOLUME, LT, volumes(DATA, ENCRYPTED)) == []
+    # The other volumes are still judged.
+    unencrypted_data = {"deviceName": "/dev/xvdb", "ebs": {"encrypted": "false"}}
+    (message,) = run(VOLUME, LT, volumes(unencrypted_data, ENCRYPTED))
+    assert "blockDeviceMappings[0].ebs.encrypted" in message
+
+
+def test_an_unencrypted_volume_and_no_root_are_two_findings() -> None:
+    unencrypted_data = {"deviceName": "/dev/xvdb", "ebs": {"encrypted": "false"}}
+    found = run(VOLUME, LT, volumes(DATA, unencrypted_data))
+    assert len(found) == 2
+    assert "blockDeviceMappings[1].ebs.encrypted: " in found[0]
+    assert "blockDeviceMappings: no mapping for the root device" in found[1]
+
+
+@pytest.mark.parametrize(
+    "unknown",
+    [
+        UNKNOWN_OBJECT_VALUE,
+        {"deviceName": UNKNOWN_STRING_VALUE, "ebs": {"encrypted": "true"}},
+    ],
+)
+def test_an_unknown_device_may_be_the_root(unknown: Any) -> None:
+    assert run(VOLUME, LT, volumes(DATA, unknown)) == []
+    assert run(VOLUME, LT, volumes(unknown, DATA)) == []
+
+
+def test_the_root_device_comes_from_the_config() -> None:
+    config = {"rootDeviceName": "/dev/sda1"}
+    sda = {"deviceName": "/dev/sda1", "ebs": {"encrypted": "true"}}
+    assert run(VOLUME, LT, volumes(DATA, sda), config) == []
+    (message,) = run(VOLUME, LT, volumes(ENCRYPTED), config)
+    assert 'no mapping for the root device "/dev/sda1"' in message
+
+
+def test_the_root_device_config_schema() -> None:
+    policies = registry.build_policies()
+
+    def problems(value: Any) -> list[str]:
+        return review_policies.config_problems({VOLUME: {"rootDeviceName": value}}, policies)
+
+    assert problems("/dev/sda1") == [] and problems(1) and problems(["/dev/xvda"])
+    schema = POLICIES[VOLUME].config_schema
+    assert schema is not None
+    (entry,) = schema.properties.values()
+    assert entry["type"] == "string" and entry["default"] == "/dev/xvda" and entry["description"]
 
 
 def test_the_rules_severities() -> None:
@@ -510,4 +572,3 @@ def test_the_rules_severities() -> None:
     assert POLICIES[AMI].severity == Severity.MEDIUM
     assert POLICIES[IMDS].severity == Severity.CRITICAL
     assert POLICIES[VOLUME].severity == Severity.HIGH
-    assert POLICIES[VOLUME].config_schema is None
