@@ -130,6 +130,7 @@ def check_endpoint(typ: str, props: dict[str, Any], config: Mapping[str, Any]) -
         )
         return
     allowed = list(config["allowedPublicAccessCidrs"])
+    narrower: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     for index, cidr in enumerate(as_list(cidrs)):
         if cidr is UNKNOWN:
             continue
@@ -141,15 +142,27 @@ def check_endpoint(typ: str, props: dict[str, Any], config: Mapping[str, Any]) -
             continue
         if network.prefixlen == 0:
             yield Finding(path, f"{show(cidr)} opens the API server to the whole internet")
-        elif allowed and not _within(network, allowed):
+            continue
+        narrower.append(network)
+        if allowed and not _within(network, allowed):
             yield Finding(path, f"{show(cidr)} is outside the allowlist {allowed}")
+    # Two halves (0.0.0.0/1, 128.0.0.0/1) are the whole internet as surely as 0.0.0.0/0.
+    for version in (4, 6):
+        family = [network for network in narrower if network.version == version]
+        merged = ipaddress.collapse_addresses(family)  # type: ignore[type-var]
+        if any(whole.prefixlen == 0 for whole in merged):
+            yield Finding(
+                f"{prefix}publicAccessCidrs",
+                f"{show([str(network) for network in family])} together open the API server to "
+                "the whole internet",
+            )
 
 
 ENDPOINT_RESTRICTED = Rule(
     name="aws-eks-cluster-endpoint-restricted",
     description="The Kubernetes API endpoint is private, or public only from an allowlist of "
-    "CIDRs that never contains 0.0.0.0/0 or ::/0 (a public endpoint with no publicAccessCidrs "
-    "is open to the internet by AWS default).",
+    "CIDRs that never contains 0.0.0.0/0 or ::/0, nor CIDRs that together make one (a public "
+    "endpoint with no publicAccessCidrs is open to the internet by AWS default).",
     remediation="set cluster.endpointPublicAccess: false, or list your office/VPN/CI egress "
     "ranges in cluster.publicAccessCidrs (within the policy's allowedPublicAccessCidrs)",
     resource_types=CLUSTERS,

@@ -208,7 +208,11 @@ def check_root_volume(
             "encrypts EBS by default, which the template cannot show)",
         )
         return
+    root = config["rootDeviceName"]
+    root_seen = False
     for index, mapping in enumerate(as_list(mappings)):
+        if mapping is UNKNOWN or get(mapping, "deviceName") in (root, UNKNOWN):
+            root_seen = True  # an unknown entry may be the root's
         if mapping is UNKNOWN:
             continue
         encrypted = get(mapping, "ebs", "encrypted")
@@ -221,16 +225,31 @@ def check_root_volume(
                 f"blockDeviceMappings[{index}].ebs.encrypted",
                 f"{show(encrypted)}, expected true (device {show(get(mapping, 'deviceName'))})",
             )
+    if not root_seen:
+        # Mapping only other devices leaves the root volume to the AMI snapshot: unencrypted.
+        yield Finding(
+            "blockDeviceMappings",
+            f"no mapping for the root device {show(root)}: the root volume comes from the AMI "
+            "snapshot unencrypted",
+        )
 
 
 ROOT_VOLUME_ENCRYPTED = Rule(
     name="aws-ec2-launch-template-root-volume-encrypted",
-    description="Node volumes are encrypted: runner work directories and docker layers hold "
-    "source code, build caches and credentials written by jobs.",
+    description="Node volumes, the root volume among them, are encrypted: runner work directories "
+    "and docker layers hold source code, build caches and credentials written by jobs.",
     remediation="in the node launch template add blockDeviceMappings = [{deviceName: /dev/xvda, "
     'ebs: {encrypted: "true", volumeType: gp3, volumeSize: <GiB>}}]',
     resource_types=frozenset({LAUNCH_TEMPLATE}) | MANAGED_GROUPS,
     check=check_root_volume,
+    config={
+        "rootDeviceName": {
+            "type": "string",
+            "default": "/dev/xvda",
+            "description": "The node AMI's root device, which the launch template must map "
+            "(/dev/xvda on the EKS-optimized AL2023 and AL2 AMIs).",
+        }
+    },
     severity=Severity.HIGH,
 )
 
