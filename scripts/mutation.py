@@ -134,7 +134,11 @@ TARGETS = (
     Target(
         "registry",
         "arc_eks/builders/registry.py",
-        ("tests/test_image_cache.py", "tests/test_dind_mirror.py"),
+        (
+            "tests/test_registry_builder.py",
+            "tests/test_image_cache.py",
+            "tests/test_dind_mirror.py",
+        ),
     ),
     Target(
         "node_groups",
