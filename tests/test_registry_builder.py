@@ -56,6 +56,9 @@ def _plan(*names: str) -> ImageCachePlan:
         ("acme/tool:1.2", ImageRef("docker.io", "acme/tool", "1.2")),
         ("zeta/tool:1.2", ImageRef("docker.io", "zeta/tool", "1.2")),
         ("localhost/tool:1.2", ImageRef("localhost", "tool", "1.2")),
+        # library/ is Docker Hub's alone, whichever side of docker.io a registry sorts on.
+        ("acme.example.com/tool:1", ImageRef("acme.example.com", "tool", "1")),
+        ("zeta.example.com/tool:1", ImageRef("zeta.example.com", "tool", "1")),
         ("localhost:5000/a/b", ImageRef("localhost:5000", "a/b")),
         ("Registry.Example.com/a/b:v1", ImageRef("registry.example.com", "a/b", "v1")),
         ("docker.io/acme/tool:1", ImageRef("docker.io", "acme/tool", "1")),
@@ -164,6 +167,14 @@ def test_the_plan_needs_exactly_one_account(accounts: list[str], shown: str) -> 
     assert plan is None
     (problem,) = problems
     assert (problem.path, problem.value) == ("aws:allowedAccountIds", shown)
+
+
+def test_the_plan_needs_the_region() -> None:
+    stack = _stack(enabled=True, dockerHubUsername="acme")
+    plan, problems = image_cache_plan(stack, region=None, account_ids=["210987654321"])
+    assert plan is None
+    (problem,) = problems
+    assert (problem.path, problem.value) == ("aws:region", "(missing)")
 
 
 def test_the_plan_of_a_stack_with_the_cache_on_and_off() -> None:
