@@ -159,6 +159,8 @@ def check_privileged_placement(
         privileged = _privileged(resource.type, spec, base)
         if not privileged:
             continue
+        if get(spec, "nodeSelector") is UNKNOWN:
+            continue  # where it may be scheduled is only known at update time
         fits = [(g, group_fits(spec, g)) for g in groups]
         if any(f is None for _, f in fits):
             continue
