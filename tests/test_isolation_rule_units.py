@@ -413,3 +413,81 @@ def test_a_service_account_named_otherwise_or_another_kind_named_default_is_left
         {"kind": "Groups", "name": "x"},
     ]
     assert hooks(ROLE_BINDING, binding(*others)) == []
+
+
+# --- a Role labelled as the scale-set controller's manager Role --------------------------------
+
+MANAGER_LABELS = {
+    "app.kubernetes.io/part-of": "gha-rs",
+    "app.kubernetes.io/component": "manager-role",
+}
+RBAC = "rbac.authorization.k8s.io"
+# gha-runner-scale-set 0.14.2 templates/manager_role.yaml, written out (the configmaps rule with
+# githubServerTLS).
+CHART_MANAGER_RULES = (
+    core(["pods"], ["create", "delete", "get"]),
+    core(["pods/status"], ["get"]),
+    core(["secrets"], ["create", "delete", "get", "list", "patch", "update"]),
+    core(["serviceaccounts"], ["create", "delete", "get", "list", "patch", "update"]),
+    {
+        "apiGroups": [RBAC],
+        "resources": ["rolebindings"],
+        "verbs": ["create", "delete", "get", "patch", "update"],
+    },
+    {
+        "apiGroups": [RBAC],
+        "resources": ["roles"],
+        "verbs": ["create", "delete", "get", "patch", "update"],
+    },
+    core(["configmaps"], ["get"]),
+)
+
+
+def manager(*rules: Any) -> dict[str, Any]:
+    return role(*rules, labels={**MANAGER_LABELS, "app.kubernetes.io/instance": "web-k8s"})
+
+
+def test_the_charts_manager_role_passes() -> None:
+    assert hooks(ROLE, manager(*CHART_MANAGER_RULES)) == []
+
+
+def test_the_manager_roles_rules_may_be_combined_and_narrowed() -> None:
+    combined = core(["pods", "secrets", "serviceaccounts"], ["get", "create", "delete"])
+    both = {"apiGroups": [RBAC], "resources": ["roles", "rolebindings"], "verbs": ["get"]}
+    named = {**core(["secrets"], ["get"]), "resourceNames": ["web-k8s-github-secret"]}
+    assert hooks(ROLE, manager(combined, both, named)) == []
+
+
+@pytest.mark.parametrize(
+    ("bad", "path"),
+    [
+        (core(["secrets"], ["watch"]), "rules[7].verbs"),
+        (core(["pods"], ["get", "list"]), "rules[7].verbs"),
+        (core(["pods/status"], ["get", "update"]), "rules[7].verbs"),
+        (core(["configmaps"], ["get", "list"]), "rules[7].verbs"),
+        (core(["secrets"], ["*"]), "rules[7].verbs"),
+        (core(["pods/exec"], ["create"]), "rules[7].resources"),
+        (core(["pods", "pods/exec"], ["get"]), "rules[7].resources"),
+        (core(["*"], ["get"]), "rules[7].resources"),
+        (core(["roles"], ["get"]), "rules[7].resources"),
+        ({"apiGroups": ["*"], "resources": ["secrets"], "verbs": ["get"]}, "rules[7].resources"),
+        ({"apiGroups": [RBAC], "resources": ["roles"], "verbs": ["escalate"]}, "rules[7].verbs"),
+        ({"apiGroups": [RBAC], "resources": ["rolebindings"], "verbs": ["bind"]}, "rules[7].verbs"),
+        ({"apiGroups": [RBAC], "resources": ["secrets"], "verbs": ["get"]}, "rules[7].resources"),
+        ({"apiGroups": ["", RBAC], "resources": ["pods"], "verbs": ["get"]}, "rules[7].resources"),
+        (
+            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+            "rules[7].resources",
+        ),
+        ({"nonResourceURLs": ["/metrics"], "verbs": ["get"]}, "rules[7].nonResourceURLs"),
+    ],
+)
+def test_a_role_labelled_as_the_manager_role_granting_more_is_refused(
+    bad: dict[str, Any], path: str
+) -> None:
+    assert hooks(ROLE, manager(*CHART_MANAGER_RULES, bad)) == [path]
+
+
+def test_an_unknown_rule_of_the_manager_role_is_left_for_the_update() -> None:
+    found = hooks(ROLE, manager(UNKNOWN, core(["pods/exec"], ["create"])))
+    assert found == ["rules[1].resources"]

@@ -5,8 +5,9 @@
 - A privileged container may only be placed on node groups marked for it.
 - Every runner namespace has a default-deny NetworkPolicy, and none of its policies opens ingress,
   all egress, or the node metadata address.
-- Roles in runner namespaces grant no more than the runner container hooks check for, and no
-  binding there hands a ClusterRole or the namespace's default ServiceAccount any rights.
+- Roles in runner namespaces grant no more than the runner container hooks check for (the
+  scale-set controller's manager Role no more than the chart gives it), and no binding there hands
+  a ClusterRole or the namespace's default ServiceAccount any rights.
 """
 
 from __future__ import annotations
@@ -349,6 +350,19 @@ SCALE_SET_MANAGER_ROLE_LABELS = {
     "app.kubernetes.io/part-of": "gha-rs",
     "app.kubernetes.io/component": "manager-role",
 }
+# Anyone can put those labels on a Role, so a Role carrying them may grant no more than the chart's
+# manager Role does: (apiGroup, resource) -> verbs, from gha-runner-scale-set 0.14.2
+# templates/manager_role.yaml (configmaps get only with githubServerTLS).
+_RBAC_GROUP = "rbac.authorization.k8s.io"
+_SCALE_SET_MANAGER_RULES = {
+    ("", "pods"): ("create", "delete", "get"),
+    ("", "pods/status"): ("get",),
+    ("", "secrets"): ("create", "delete", "get", "list", "patch", "update"),
+    ("", "serviceaccounts"): ("create", "delete", "get", "list", "patch", "update"),
+    ("", "configmaps"): ("get",),
+    (_RBAC_GROUP, "rolebindings"): ("create", "delete", "get", "patch", "update"),
+    (_RBAC_GROUP, "roles"): ("create", "delete", "get", "patch", "update"),
+}
 
 
 def _is_scale_set_manager_role(props: dict[str, Any]) -> bool:
@@ -356,6 +370,34 @@ def _is_scale_set_manager_role(props: dict[str, Any]) -> bool:
     return isinstance(labels, Mapping) and all(
         labels.get(key) == value for key, value in SCALE_SET_MANAGER_ROLE_LABELS.items()
     )
+
+
+def _manager_role_findings(props: dict[str, Any]) -> Iterator[Finding]:
+    """What a Role labelled as the chart's manager Role grants beyond that Role."""
+    for index, rule in enumerate(as_list(get(props, "rules"))):
+        if rule is UNKNOWN:
+            continue
+        where = f"rules[{index}]"
+        if get(rule, "nonResourceURLs"):
+            yield Finding(f"{where}.nonResourceURLs", "non-resource URLs are never needed")
+        verbs = as_list(get(rule, "verbs"))
+        for group in as_list(get(rule, "apiGroups")):
+            for resource in as_list(get(rule, "resources")):
+                granted = _SCALE_SET_MANAGER_RULES.get((str(group), str(resource)))
+                if granted is None:
+                    yield Finding(
+                        f"{where}.resources",
+                        f"{resource!r} in API group {group!r}: labelled as the scale-set "
+                        "manager Role, which grants no such thing",
+                    )
+                    continue
+                extra = [v for v in verbs if v not in granted]
+                if extra:
+                    yield Finding(
+                        f"{where}.verbs",
+                        f"{extra} on {resource!r}: labelled as the scale-set manager Role, which "
+                        f"grants only {list(granted)}",
+                    )
 
 
 def check_hooks_rbac(
@@ -370,6 +412,7 @@ def check_hooks_rbac(
         yield from _binding_findings(props, namespace)
         return
     if _is_scale_set_manager_role(props):
+        yield from _manager_role_findings(props)
         return
     allowed: Mapping[str, Any] = config["allowedRules"]
     for index, rule in enumerate(as_list(get(props, "rules"))):
@@ -403,7 +446,8 @@ HOOKS_RBAC = Rule(
     "for (pods get/list/create/delete, pods/exec get/create, pods/log get/list/watch, secrets "
     "get/list/create/delete; core group only, no wildcards); RoleBindings there bind no "
     "ClusterRole, no group and never the default ServiceAccount. The scale-set controller's "
-    "manager Role, which the gha-runner-scale-set chart puts there, is not the hooks' Role.",
+    "manager Role, which the gha-runner-scale-set chart puts there, is not the hooks' Role: a "
+    "Role labelled as it grants no more than the chart's manager Role.",
     remediation="use the package's container_hooks_rbac; job pods run as the default "
     "ServiceAccount, which must keep no rights",
     resource_types=frozenset({ROLE, ROLE_BINDING}),
