@@ -505,7 +505,7 @@ def test_a_default_deny_after_other_policies_counts() -> None:
 
 
 def test_an_unknown_policy_spec_leaves_its_namespace_for_the_update() -> None:
-    pending = {"metadata": {"name": "p", "namespace": "runners-a"}}
+    pending: dict[str, Any] = {"metadata": {"name": "p", "namespace": "runners-a"}}
     pending["spec"] = UNKNOWN_SENTINELS["object"]
     opens = net_pol(types=["Ingress"], ingress=[{}])
     items = [
