@@ -199,6 +199,13 @@ def test_each_misplaced_workload_is_found() -> None:
     assert placement(items) == [urn(POD, "first"), urn(CRON_JOB, "second")]
 
 
+@pytest.mark.parametrize("kind", [POD, RUNNER_DEPLOYMENT])
+def test_a_workload_without_a_pod_spec_has_nothing_to_place(kind: str) -> None:
+    # A runner without one would otherwise be given ARC's implicit privileged dind sidecar.
+    items = [*GROUPS, (kind, "empty", {"metadata": {"name": "w", "namespace": "runners-a"}})]
+    assert placement(items) == []
+
+
 def test_a_resource_that_is_not_a_workload_is_not_judged() -> None:
     # A ConfigMap (or any CustomResource) shaped like a Deployment schedules nothing.
     items = [*GROUPS, (CONFIG_MAP, "lookalike", workload("x", pod("standard")))]
@@ -517,6 +524,25 @@ def test_an_unknown_policy_spec_leaves_its_namespace_for_the_update() -> None:
     assert deny(items) == [urn(NAMESPACE, "b")]
 
 
+@pytest.mark.parametrize("field", ["podSelector", "policyTypes", "ingress", "egress"])
+def test_a_policy_unknown_in_what_it_selects_denies_or_admits_leaves_its_namespace_for_the_update(
+    field: str,
+) -> None:
+    pending = net_pol()
+    pending["spec"][field] = UNKNOWN_SENTINELS["object" if field == "podSelector" else "array"]
+    items = [
+        (NAMESPACE, "ns", team_namespace()),
+        (NETWORK_POLICY, "pending", pending),
+        (RUNNER, "b-pool", runners("runners-b", kind=RUNNER)),
+    ]
+    assert deny(items) == [urn(RUNNER, "b-pool")]
+
+
+def test_a_policy_with_ingress_rules_is_not_the_default_deny_and_its_rules_are_found() -> None:
+    items = [(NAMESPACE, "ns", team_namespace()), (NETWORK_POLICY, "p", net_pol(ingress=[{}]))]
+    assert deny(items) == [urn(NAMESPACE, "ns"), urn(NETWORK_POLICY, "p")]
+
+
 def test_every_ingress_rule_is_found_at_its_index() -> None:
     items = [
         (NAMESPACE, "ns", team_namespace()),
@@ -551,6 +577,9 @@ def test_rules_of_policies_outside_runner_namespaces_are_not_judged() -> None:
         {"to": [{"ipBlock": {"cidr": "169.254.0.0/16", "except": ["169.254.169.0/30"]}}]},
         {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}]},
         {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": "10.0.0.0/8"}}]},
+        # Host bits set: the API server takes it as the network (every address here).
+        {"to": [{"ipBlock": {"cidr": "10.1.2.3/0"}}]},
+        {"to": [{"ipBlock": {"cidr": "169.254.1.1/16", "except": ["169.254.1.1/24"]}}]},
         # A peer the rule skips (a pod selector, a bad CIDR, no CIDR), then one that reaches it.
         {
             "to": [
@@ -587,6 +616,7 @@ def test_egress_reaching_the_metadata_address_is_found_in_a_later_rule(
         {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.169.254/32"]}}]},
         {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "169.254.0.0/16"]}}]},
         {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": "169.254.0.0/16"}}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.1.1/16"]}}]},
         {"to": [{"ipBlock": {"cidr": "not-a-cidr"}}]},
         {"to": [{"ipBlock": {"cidr": UNKNOWN_SENTINELS["string"]}}]},
     ],

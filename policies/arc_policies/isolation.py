@@ -249,13 +249,23 @@ def _reaches_imds(rule: Any) -> bool:
         if not isinstance(block, dict):
             continue
         try:
-            if IMDS in ipaddress.ip_network(str(block.get("cidr"))) and not any(
-                IMDS in ipaddress.ip_network(str(e)) for e in as_list(block.get("except"))
+            # strict=False: the API server accepts host bits (10.1.2.3/0 is every address).
+            if IMDS in ipaddress.ip_network(str(block.get("cidr")), strict=False) and not any(
+                IMDS in ipaddress.ip_network(str(e), strict=False)
+                for e in as_list(block.get("except"))
             ):
                 return True
         except ValueError:
             continue
     return False
+
+
+def _pending(policy: StackResource) -> bool:
+    """Whether what the policy selects, denies or admits is only known at update time."""
+    spec = get(policy.props, "spec")
+    return spec is UNKNOWN or any(
+        get(spec, key) is UNKNOWN for key in ("podSelector", "policyTypes", "ingress", "egress")
+    )
 
 
 def check_default_deny(
@@ -268,7 +278,7 @@ def check_default_deny(
             policies.setdefault(_namespace_of(resource), []).append(resource)
     for namespace, urn in sorted(namespaces.items()):
         present = policies.get(namespace, [])
-        if any(get(p.props, "spec") is UNKNOWN for p in present):
+        if any(_pending(p) for p in present):
             continue
         if not any(_is_default_deny(p) for p in present):
             yield (
