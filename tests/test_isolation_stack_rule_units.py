@@ -48,6 +48,7 @@ WORKLOAD_KINDS = [
     CRON_JOB,
     *RUNNER_KINDS,
 ]
+SCALE_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 KEY = "arc-eks.io/isolation"
@@ -415,7 +416,7 @@ def test_a_team_namespace_whose_name_is_unknown_is_left_for_the_update() -> None
     assert deny([(NAMESPACE, "ns", pending)]) == []
 
 
-@pytest.mark.parametrize("kind", RUNNER_KINDS)
+@pytest.mark.parametrize("kind", [*RUNNER_KINDS, SCALE_SET])
 def test_a_namespace_holding_runners_is_a_runner_namespace(kind: str) -> None:
     assert deny([(kind, "pool", runners(kind=kind))]) == [urn(kind, "pool")]
     assert deny([(kind, "pool", runners(kind=kind)), (NETWORK_POLICY, "deny", net_pol())]) == []

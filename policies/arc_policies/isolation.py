@@ -29,6 +29,8 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 TEAM_LABEL = "arc-eks.io/team"
+# A scale set's runners (gha-runner-scale-set) live in its namespace like ARC's legacy runners.
+AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
 IMDS = ipaddress.ip_address("169.254.169.254")
 
 
@@ -209,7 +211,8 @@ def _namespace_of(resource: StackResource) -> str:
 
 
 def _runner_namespaces(resources: list[StackResource]) -> dict[str, str]:
-    """Namespace -> the URN to report on: namespaces holding runners or labelled for a team."""
+    """Namespace -> the URN to report on: namespaces holding runners (legacy ARC or a scale set)
+    or labelled for a team."""
     found: dict[str, str] = {}
     for resource in resources:
         if resource.type == NAMESPACE and isinstance(
@@ -219,7 +222,7 @@ def _runner_namespaces(resources: list[StackResource]) -> dict[str, str]:
             if isinstance(name, str):
                 found[name] = resource.urn
     for resource in resources:
-        if resource.type in RUNNER_KINDS:
+        if resource.type in RUNNER_KINDS or resource.type == AUTOSCALING_RUNNER_SET:
             found.setdefault(_namespace_of(resource), resource.urn)
     return found
 
@@ -307,9 +310,9 @@ def check_default_deny(
 
 DEFAULT_DENY = StackRule(
     name="kubernetes-runner-namespace-default-deny",
-    description="Every runner namespace (one holding runners, or labelled arc-eks.io/team) has a "
-    "default-deny NetworkPolicy, and none of its NetworkPolicies admits ingress or egress to "
-    "every destination or to the node metadata address 169.254.169.254.",
+    description="Every runner namespace (one holding runners or a scale set, or labelled "
+    "arc-eks.io/team) has a default-deny NetworkPolicy, and none of its NetworkPolicies admits "
+    "ingress or egress to every destination or to the node metadata address 169.254.169.254.",
     remediation="let the package create the namespace (RunnerTeam) with its NetworkPolicies "
     "(builders/network_policy.py); allow egress with ipBlock 0.0.0.0/0 except private and "
     "link-local ranges",
