@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from policies.arc_policies import isolation
-from policies.arc_policies._support import UNKNOWN, Rule
+from arc_eks.review import policies as review_policies
+from policies.arc_policies import isolation, registry
+from policies.arc_policies._support import UNKNOWN, Rule, StackRule
 
 SUMMERWIND = "kubernetes:actions.summerwind.dev/v1alpha1:"
 RUNNER = SUMMERWIND + "Runner"
@@ -488,6 +489,62 @@ def test_a_role_labelled_as_the_manager_role_granting_more_is_refused(
     assert hooks(ROLE, manager(*CHART_MANAGER_RULES, bad)) == [path]
 
 
+def test_every_resource_and_group_of_a_manager_role_rule_is_judged() -> None:
+    rule = {"apiGroups": ["apps", ""], "resources": ["pods/exec", "pods"], "verbs": ["get", "list"]}
+    assert hooks(ROLE, manager(rule)) == [
+        "rules[0].resources",
+        "rules[0].resources",
+        "rules[0].resources",
+        "rules[0].verbs",
+    ]
+
+
 def test_an_unknown_rule_of_the_manager_role_is_left_for_the_update() -> None:
     found = hooks(ROLE, manager(UNKNOWN, core(["pods/exec"], ["create"])))
     assert found == ["rules[1].resources"]
+
+
+# --- the config the engine validates against each rule's schema -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "good", "bad"),
+    [
+        (
+            "arc-runner-pod-isolation-class",
+            {"isolationKey": "k", "privilegedClassPrefix": "p", "systemClass": "s"},
+            [{"isolationKey": 3}, {"privilegedClassPrefix": ["p"]}, {"systemClass": True}],
+        ),
+        (
+            "kubernetes-privileged-only-on-marked-node-groups",
+            {"privilegedNodesLabel": "l", "privilegedNodesValue": "v"},
+            [{"privilegedNodesLabel": 1}, {"privilegedNodesValue": ["v"]}],
+        ),
+        (
+            "kubernetes-container-hooks-role-least-privilege",
+            {"runnerNamespaces": ["ci-*"], "allowedRules": {"pods": ["get"]}},
+            [
+                {"runnerNamespaces": "ci-*"},
+                {"runnerNamespaces": [1]},
+                {"allowedRules": ["pods"]},
+                {"allowedRules": {"pods": "get"}},
+                {"allowedRules": {"pods": [1]}},
+            ],
+        ),
+    ],
+)
+def test_the_engine_refuses_a_config_of_the_wrong_type(
+    name: str, good: dict[str, Any], bad: list[dict[str, Any]]
+) -> None:
+    policies = registry.build_policies()
+    assert review_policies.config_problems({name: good}, policies) == []
+    for entry in bad:
+        assert review_policies.config_problems({name: entry}, policies), entry
+
+
+@pytest.mark.parametrize(
+    "rule", [isolation.RUNNER_CLASS, isolation.PRIVILEGED_PLACEMENT, isolation.HOOKS_RBAC]
+)
+def test_every_config_key_is_described(rule: Rule | StackRule) -> None:
+    for key, spec in rule.config.items():
+        assert spec["description"], key
