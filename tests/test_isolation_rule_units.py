@@ -119,6 +119,11 @@ def test_an_unprivileged_runner_never_selects_a_privileged_or_the_system_class(c
     assert runner_class(runner(cls)) == [f"spec.nodeSelector.{KEY}"]
 
 
+@pytest.mark.parametrize("cls", ["standard", "web", "zeta", "systems"])
+def test_an_unprivileged_runner_may_select_any_other_class(cls: str) -> None:
+    assert runner_class(runner(cls)) == []
+
+
 def test_a_class_merely_containing_the_prefix_is_not_privileged() -> None:
     assert runner_class(runner("not-privileged")) == []
     assert runner_class(runner("not-privileged", privileged=True)) == [f"spec.nodeSelector.{KEY}"]
@@ -305,6 +310,17 @@ def test_the_default_service_account_or_a_group_is_found_as_a_later_subject(
     subject: dict[str, Any],
 ) -> None:
     assert hooks(ROLE_BINDING, binding(POOL_SA, subject)) == ["subjects[1]"]
+
+
+def test_a_group_named_default_is_found_once_as_a_group() -> None:
+    group = {"kind": "Group", "name": "default", "apiGroup": "rbac.authorization.k8s.io"}
+    assert hooks(ROLE_BINDING, binding(POOL_SA, group)) == ["subjects[1]"]
+
+
+def test_an_unknown_role_ref_kind_or_subject_kind_is_left_for_the_update() -> None:
+    pending = binding(POOL_SA, {"kind": UNKNOWN, "name": "default"})
+    pending["roleRef"]["kind"] = UNKNOWN
+    assert hooks(ROLE_BINDING, pending) == []
 
 
 def test_a_user_named_default_is_not_the_default_service_account() -> None:

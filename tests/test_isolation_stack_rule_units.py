@@ -203,8 +203,12 @@ def test_each_misplaced_workload_is_found() -> None:
 @pytest.mark.parametrize("kind", [POD, RUNNER_DEPLOYMENT])
 def test_a_workload_without_a_pod_spec_has_nothing_to_place(kind: str) -> None:
     # A runner without one would otherwise be given ARC's implicit privileged dind sidecar.
-    items = [*GROUPS, (kind, "empty", {"metadata": {"name": "w", "namespace": "runners-a"}})]
-    assert placement(items) == []
+    items = [
+        *GROUPS,
+        (kind, "empty", {"metadata": {"name": "w", "namespace": "runners-a"}}),
+        (POD, "later", workload(POD, pod("standard"))),
+    ]
+    assert placement(items) == [urn(POD, "later")]
 
 
 def test_a_resource_that_is_not_a_workload_is_not_judged() -> None:
@@ -436,6 +440,18 @@ def test_runners_without_a_namespace_run_in_default() -> None:
     assert deny([(RUNNER, "pool", runners("runners-a")), (NETWORK_POLICY, "d", net_pol(None))]) == [
         urn(RUNNER, "pool")
     ]
+
+
+def test_a_resource_shaped_like_a_default_deny_that_is_not_a_network_policy_does_not_count() -> (
+    None
+):
+    lookalike = net_pol()
+    items = [
+        (NAMESPACE, "ns", team_namespace()),
+        (CONFIG_MAP, "lookalike", lookalike),
+        ("kubernetes:networking.k8s.io/v1:Ingress", "ingress", lookalike),
+    ]
+    assert deny(items) == [urn(NAMESPACE, "ns")]
 
 
 def test_a_default_deny_in_another_namespace_does_not_count() -> None:
