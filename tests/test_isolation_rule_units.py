@@ -13,6 +13,7 @@ import pytest
 from arc_eks.review import policies as review_policies
 from policies.arc_policies import isolation, registry
 from policies.arc_policies._support import UNKNOWN, Rule, StackRule
+from policies.arc_policies.testing import Violation, engine_props, run_resource_policy
 
 SUMMERWIND = "kubernetes:actions.summerwind.dev/v1alpha1:"
 RUNNER = SUMMERWIND + "Runner"
@@ -312,6 +313,26 @@ def test_the_default_service_account_or_a_group_is_found_as_a_later_subject(
     assert hooks(ROLE_BINDING, binding(POOL_SA, subject)) == ["subjects[1]"]
 
 
+def test_the_cluster_role_is_named_in_the_finding() -> None:
+    cluster_wide = binding(POOL_SA, kind="ClusterRole")
+    cluster_wide["roleRef"]["name"] = "cluster-admin"
+    config = defaults(isolation.HOOKS_RBAC)
+    (finding,) = isolation.check_hooks_rbac(ROLE_BINDING, cluster_wide, config)
+    assert '"cluster-admin"' in finding.problem
+
+
+def test_a_cluster_role_binding_is_found_on_props_as_the_engine_sends_them() -> None:
+    # Strings from the wire are fresh objects, never the module's own constants.
+    violations = run_resource_policy(
+        isolation.HOOKS_RBAC.policy(),
+        ROLE_BINDING,
+        "b",
+        engine_props(binding(POOL_SA, kind="ClusterRole")),
+    )
+    (violation,) = violations
+    assert isinstance(violation, Violation) and "roleRef.kind" in violation.message
+
+
 def test_a_group_named_default_is_found_once_as_a_group() -> None:
     group = {"kind": "Group", "name": "default", "apiGroup": "rbac.authorization.k8s.io"}
     assert hooks(ROLE_BINDING, binding(POOL_SA, group)) == ["subjects[1]"]
@@ -426,6 +447,7 @@ def test_every_subject_of_a_binding_is_judged() -> None:
 def test_a_service_account_named_otherwise_or_another_kind_named_default_is_left_alone() -> None:
     others = [
         {"kind": "ServiceAccount", "name": "defaults", "namespace": "runners-web-k8s"},
+        {"kind": "ServiceAccount", "name": "builder", "namespace": "runners-web-k8s"},
         {"kind": "User", "name": "default"},
         {"kind": "Groups", "name": "x"},
     ]

@@ -25,6 +25,7 @@ from policies.arc_policies.testing import (
 
 MNG = "eks:index:ManagedNodeGroup"
 AWS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+SELF_MANAGED = "eks:index:NodeGroupV2"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 POD = "kubernetes:core/v1:Pod"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
@@ -294,6 +295,21 @@ def test_the_raw_node_group_of_a_component_is_not_judged_twice() -> None:
     assert placement(marked) == []
 
 
+@pytest.mark.parametrize(
+    "typ", ["aws:eks/cluster:Cluster", "aws:ec2/launchTemplate:LaunchTemplate", SELF_MANAGED]
+)
+def test_other_node_related_resources_are_not_node_groups(typ: str) -> None:
+    # A pod tolerating every taint, without a selector, fits only the marked group here.
+    spec = pod(None)
+    spec["tolerations"] = [{"operator": "Exists"}]
+    items = [
+        (MNG, "privileged", node_group("privileged-payments", marked=True)),
+        (typ, "other", {"labels": {}, "taints": []}),
+        (POD, "pool", workload(POD, spec)),
+    ]
+    assert placement(items) == []
+
+
 def test_a_stack_without_node_groups_has_nothing_to_judge() -> None:
     assert placement([(POD, "pool", workload(POD, pod(None)))]) == []
 
@@ -450,6 +466,7 @@ def test_a_resource_shaped_like_a_default_deny_that_is_not_a_network_policy_does
         (NAMESPACE, "ns", team_namespace()),
         (CONFIG_MAP, "lookalike", lookalike),
         ("kubernetes:networking.k8s.io/v1:Ingress", "ingress", lookalike),
+        ("kubernetes:policy/v1:PodDisruptionBudget", "pdb", lookalike),
     ]
     assert deny(items) == [urn(NAMESPACE, "ns")]
 
