@@ -120,6 +120,11 @@ def test_an_unprivileged_runner_never_selects_a_privileged_or_the_system_class(c
     assert runner_class(runner(cls)) == [f"spec.nodeSelector.{KEY}"]
 
 
+def test_the_system_class_is_refused_on_props_as_the_engine_sends_them() -> None:
+    found = engine_paths(isolation.RUNNER_CLASS, RUNNER, runner("system"))
+    assert found == [f"spec.nodeSelector.{KEY}"]
+
+
 @pytest.mark.parametrize("cls", ["standard", "web", "zeta", "systems"])
 def test_an_unprivileged_runner_may_select_any_other_class(cls: str) -> None:
     assert runner_class(runner(cls)) == []
@@ -321,16 +326,18 @@ def test_the_cluster_role_is_named_in_the_finding() -> None:
     assert '"cluster-admin"' in finding.problem
 
 
-def test_a_cluster_role_binding_is_found_on_props_as_the_engine_sends_them() -> None:
-    # Strings from the wire are fresh objects, never the module's own constants.
-    violations = run_resource_policy(
-        isolation.HOOKS_RBAC.policy(),
-        ROLE_BINDING,
-        "b",
-        engine_props(binding(POOL_SA, kind="ClusterRole")),
-    )
-    (violation,) = violations
-    assert isinstance(violation, Violation) and "roleRef.kind" in violation.message
+def engine_paths(rule: Rule, typ: str, props: dict[str, Any]) -> list[str]:
+    """The rule run as the engine runs it: props off the wire (fresh strings, never the module's
+    own constants), config defaults from the schema."""
+    report = run_resource_policy(rule.policy(), typ, "r", engine_props(props))
+    assert all(isinstance(v, Violation) for v in report), report
+    return [v.message.split(": ")[1] for v in report]
+
+
+def test_a_cluster_role_binding_or_a_group_is_found_on_props_as_the_engine_sends_them() -> None:
+    group = {"kind": "Group", "name": "system:serviceaccounts"}
+    found = engine_paths(isolation.HOOKS_RBAC, ROLE_BINDING, binding(group, kind="ClusterRole"))
+    assert found == ["roleRef.kind", "subjects[0]"]
 
 
 def test_a_group_named_default_is_found_once_as_a_group() -> None:
