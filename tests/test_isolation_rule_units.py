@@ -326,6 +326,13 @@ def test_the_cluster_role_is_named_in_the_finding() -> None:
     assert '"cluster-admin"' in finding.problem
 
 
+def test_the_group_is_named_in_the_finding() -> None:
+    group = {"kind": "Group", "name": "system:authenticated"}
+    config = defaults(isolation.HOOKS_RBAC)
+    (finding,) = isolation.check_hooks_rbac(ROLE_BINDING, binding(group), config)
+    assert '"system:authenticated"' in finding.problem
+
+
 def engine_paths(rule: Rule, typ: str, props: dict[str, Any]) -> list[str]:
     """The rule run as the engine runs it: props off the wire (fresh strings, never the module's
     own constants), config defaults from the schema."""
