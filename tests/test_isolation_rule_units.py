@@ -61,6 +61,7 @@ def test_the_operator_may_be_left_out_it_defaults_to_equal() -> None:
     own = toleration("standard")
     del own["operator"]
     assert runner_class(runner("standard", [own])) == []
+    assert runner_class(runner("standard", [toleration("standard", operator="")])) == []
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def check_runner_class(
         t
         for t in as_list(tolerations)
         if get(t, "key") == key
-        and get(t, "operator", default="Equal") == "Equal"
+        and get(t, "operator") in (None, "", "Equal")  # unset or empty: Equal, the API's default
         and get(t, "value") == isolation
         and get(t, "effect") == "NoSchedule"
     ]
