@@ -530,8 +530,16 @@ def test_an_empty_pod_selector_in_any_form_selects_every_pod(selector: dict[str,
     assert deny(items) == []
 
 
-def test_the_policy_types_may_come_in_any_order_among_others() -> None:
-    policy = net_pol(types=["Egress", "Ingress"])
+@pytest.mark.parametrize(
+    "types",
+    [
+        ["Egress", "Ingress"],
+        ["Ingress", "Egress", "Ingress"],
+        ["Ingress", "Egress", UNKNOWN_SENTINELS["string"]],  # both known: the rest cannot undo it
+    ],
+)
+def test_the_policy_types_may_come_in_any_order_among_others(types: list[str]) -> None:
+    policy = net_pol(types=types)
     assert deny([(NAMESPACE, "ns", team_namespace()), (NETWORK_POLICY, "deny", policy)]) == []
 
 
