@@ -5,8 +5,9 @@
 - A privileged container may only be placed on node groups marked for it.
 - Every runner namespace has a default-deny NetworkPolicy, and none of its policies opens ingress,
   all egress, or the node metadata address.
-- Roles in runner namespaces grant no more than the runner container hooks check for, and no
-  binding there hands a ClusterRole or the namespace's default ServiceAccount any rights.
+- Roles in runner namespaces grant no more than the runner container hooks check for (the
+  scale-set controller's manager Role no more than the chart gives it), and no binding there hands
+  a ClusterRole or the namespace's default ServiceAccount any rights.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 TEAM_LABEL = "arc-eks.io/team"
+# A scale set's runners (gha-runner-scale-set) live in its namespace like ARC's legacy runners.
+AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
 IMDS = ipaddress.ip_address("169.254.169.254")
 
 
@@ -65,7 +68,7 @@ def check_runner_class(
         t
         for t in as_list(tolerations)
         if get(t, "key") == key
-        and get(t, "operator", default="Equal") == "Equal"
+        and get(t, "operator") in (None, "", "Equal")  # unset or empty: Equal, the API's default
         and get(t, "value") == isolation
         and get(t, "effect") == "NoSchedule"
     ]
@@ -159,6 +162,8 @@ def check_privileged_placement(
         privileged = _privileged(resource.type, spec, base)
         if not privileged:
             continue
+        if get(spec, "nodeSelector") is UNKNOWN:
+            continue  # where it may be scheduled is only known at update time
         fits = [(g, group_fits(spec, g)) for g in groups]
         if any(f is None for _, f in fits):
             continue
@@ -206,7 +211,8 @@ def _namespace_of(resource: StackResource) -> str:
 
 
 def _runner_namespaces(resources: list[StackResource]) -> dict[str, str]:
-    """Namespace -> the URN to report on: namespaces holding runners or labelled for a team."""
+    """Namespace -> the URN to report on: namespaces holding runners (legacy ARC or a scale set)
+    or labelled for a team."""
     found: dict[str, str] = {}
     for resource in resources:
         if resource.type == NAMESPACE and isinstance(
@@ -216,7 +222,7 @@ def _runner_namespaces(resources: list[StackResource]) -> dict[str, str]:
             if isinstance(name, str):
                 found[name] = resource.urn
     for resource in resources:
-        if resource.type in RUNNER_KINDS:
+        if resource.type in RUNNER_KINDS or resource.type == AUTOSCALING_RUNNER_SET:
             found.setdefault(_namespace_of(resource), resource.urn)
     return found
 
@@ -246,13 +252,23 @@ def _reaches_imds(rule: Any) -> bool:
         if not isinstance(block, dict):
             continue
         try:
-            if IMDS in ipaddress.ip_network(str(block.get("cidr"))) and not any(
-                IMDS in ipaddress.ip_network(str(e)) for e in as_list(block.get("except"))
+            # strict=False: the API server accepts host bits (10.1.2.3/0 is every address).
+            if IMDS in ipaddress.ip_network(str(block.get("cidr")), strict=False) and not any(
+                IMDS in ipaddress.ip_network(str(e), strict=False)
+                for e in as_list(block.get("except"))
             ):
                 return True
         except ValueError:
             continue
     return False
+
+
+def _pending(policy: StackResource) -> bool:
+    """Whether what the policy selects, denies or admits is only known at update time."""
+    spec = get(policy.props, "spec")
+    return spec is UNKNOWN or any(
+        get(spec, key) is UNKNOWN for key in ("podSelector", "policyTypes", "ingress", "egress")
+    )
 
 
 def check_default_deny(
@@ -265,7 +281,7 @@ def check_default_deny(
             policies.setdefault(_namespace_of(resource), []).append(resource)
     for namespace, urn in sorted(namespaces.items()):
         present = policies.get(namespace, [])
-        if any(get(p.props, "spec") is UNKNOWN for p in present):
+        if any(_pending(p) for p in present):
             continue
         if not any(_is_default_deny(p) for p in present):
             yield (
@@ -294,9 +310,9 @@ def check_default_deny(
 
 DEFAULT_DENY = StackRule(
     name="kubernetes-runner-namespace-default-deny",
-    description="Every runner namespace (one holding runners, or labelled arc-eks.io/team) has a "
-    "default-deny NetworkPolicy, and none of its NetworkPolicies admits ingress or egress to "
-    "every destination or to the node metadata address 169.254.169.254.",
+    description="Every runner namespace (one holding runners or a scale set, or labelled "
+    "arc-eks.io/team) has a default-deny NetworkPolicy, and none of its NetworkPolicies admits "
+    "ingress or egress to every destination or to the node metadata address 169.254.169.254.",
     remediation="let the package create the namespace (RunnerTeam) with its NetworkPolicies "
     "(builders/network_policy.py); allow egress with ipBlock 0.0.0.0/0 except private and "
     "link-local ranges",
@@ -347,6 +363,19 @@ SCALE_SET_MANAGER_ROLE_LABELS = {
     "app.kubernetes.io/part-of": "gha-rs",
     "app.kubernetes.io/component": "manager-role",
 }
+# Anyone can put those labels on a Role, so a Role carrying them may grant no more than the chart's
+# manager Role does: (apiGroup, resource) -> verbs, from gha-runner-scale-set 0.14.2
+# templates/manager_role.yaml (configmaps get only with githubServerTLS).
+_RBAC_GROUP = "rbac.authorization.k8s.io"
+_SCALE_SET_MANAGER_RULES = {
+    ("", "pods"): ("create", "delete", "get"),
+    ("", "pods/status"): ("get",),
+    ("", "secrets"): ("create", "delete", "get", "list", "patch", "update"),
+    ("", "serviceaccounts"): ("create", "delete", "get", "list", "patch", "update"),
+    ("", "configmaps"): ("get",),
+    (_RBAC_GROUP, "rolebindings"): ("create", "delete", "get", "patch", "update"),
+    (_RBAC_GROUP, "roles"): ("create", "delete", "get", "patch", "update"),
+}
 
 
 def _is_scale_set_manager_role(props: dict[str, Any]) -> bool:
@@ -354,6 +383,34 @@ def _is_scale_set_manager_role(props: dict[str, Any]) -> bool:
     return isinstance(labels, Mapping) and all(
         labels.get(key) == value for key, value in SCALE_SET_MANAGER_ROLE_LABELS.items()
     )
+
+
+def _manager_role_findings(props: dict[str, Any]) -> Iterator[Finding]:
+    """What a Role labelled as the chart's manager Role grants beyond that Role."""
+    for index, rule in enumerate(as_list(get(props, "rules"))):
+        if rule is UNKNOWN:
+            continue
+        where = f"rules[{index}]"
+        if get(rule, "nonResourceURLs"):
+            yield Finding(f"{where}.nonResourceURLs", "non-resource URLs are never needed")
+        verbs = as_list(get(rule, "verbs"))
+        for group in as_list(get(rule, "apiGroups")):
+            for resource in as_list(get(rule, "resources")):
+                granted = _SCALE_SET_MANAGER_RULES.get((str(group), str(resource)))
+                if granted is None:
+                    yield Finding(
+                        f"{where}.resources",
+                        f"{resource!r} in API group {group!r}: labelled as the scale-set "
+                        "manager Role, which grants no such thing",
+                    )
+                    continue
+                extra = [v for v in verbs if v not in granted]
+                if extra:
+                    yield Finding(
+                        f"{where}.verbs",
+                        f"{extra} on {resource!r}: labelled as the scale-set manager Role, which "
+                        f"grants only {list(granted)}",
+                    )
 
 
 def check_hooks_rbac(
@@ -368,6 +425,7 @@ def check_hooks_rbac(
         yield from _binding_findings(props, namespace)
         return
     if _is_scale_set_manager_role(props):
+        yield from _manager_role_findings(props)
         return
     allowed: Mapping[str, Any] = config["allowedRules"]
     for index, rule in enumerate(as_list(get(props, "rules"))):
@@ -401,7 +459,8 @@ HOOKS_RBAC = Rule(
     "for (pods get/list/create/delete, pods/exec get/create, pods/log get/list/watch, secrets "
     "get/list/create/delete; core group only, no wildcards); RoleBindings there bind no "
     "ClusterRole, no group and never the default ServiceAccount. The scale-set controller's "
-    "manager Role, which the gha-runner-scale-set chart puts there, is not the hooks' Role.",
+    "manager Role, which the gha-runner-scale-set chart puts there, is not the hooks' Role: a "
+    "Role labelled as it grants no more than the chart's manager Role.",
     remediation="use the package's container_hooks_rbac; job pods run as the default "
     "ServiceAccount, which must keep no rights",
     resource_types=frozenset({ROLE, ROLE_BINDING}),
