@@ -93,6 +93,7 @@ TARGETS = (
         "policies/arc_policies/isolation.py",
         (
             "tests/test_isolation_rule_units.py",
+            "tests/test_isolation_stack_rule_units.py",
             "tests/test_isolation_policies.py",
             "tests/test_policies_scale_sets.py",
         ),
