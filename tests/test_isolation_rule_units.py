@@ -116,6 +116,29 @@ def test_privileged_containers_need_a_privileged_class() -> None:
     assert runner_class(runner("privileged", privileged=True)) == []
 
 
+@pytest.mark.parametrize(
+    "context",
+    [{"capabilities": {"add": ["SYS_ADMIN"]}}, {"procMount": "Unmasked"}],
+    ids=["SYS_ADMIN", "procMount"],
+)
+def test_a_container_lifted_short_of_privileged_needs_a_privileged_class(
+    context: dict[str, Any],
+) -> None:
+    props = runner("standard")
+    props["spec"]["containers"].append(
+        {"name": "helper", "image": "h:1", "securityContext": context}
+    )
+    assert runner_class(props) == [f"spec.nodeSelector.{KEY}"]
+    props["spec"]["nodeSelector"] = {KEY: "privileged-payments"}
+    props["spec"]["tolerations"] = [toleration("privileged-payments")]
+    assert runner_class(props) == []
+    # Pod Security baseline's own capabilities lift nothing.
+    props = runner("standard")
+    baseline = {"capabilities": {"add": ["CHOWN", "NET_BIND_SERVICE"]}, "procMount": "Default"}
+    props["spec"]["containers"].append({"name": "h", "image": "h:1", "securityContext": baseline})
+    assert runner_class(props) == []
+
+
 @pytest.mark.parametrize("cls", ["privileged-payments", "privileged", "system"])
 def test_an_unprivileged_runner_never_selects_a_privileged_or_the_system_class(cls: str) -> None:
     assert runner_class(runner(cls)) == [f"spec.nodeSelector.{KEY}"]

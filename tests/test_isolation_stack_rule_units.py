@@ -158,6 +158,20 @@ def test_a_privileged_pod_on_an_unmarked_group_is_found_for_every_workload_kind(
     assert "'system'" not in message and "'privileged'" not in message
 
 
+@pytest.mark.parametrize(
+    "context",
+    [{"capabilities": {"add": ["NET_ADMIN"]}}, {"procMount": "Unmasked"}],
+    ids=["NET_ADMIN", "procMount"],
+)
+def test_a_container_lifted_short_of_privileged_counts(context: dict[str, Any]) -> None:
+    spec = pod("standard", privileged=False)
+    spec["containers"][1]["securityContext"] = context
+    items = [*GROUPS, (POD, "pool", workload(POD, spec))]
+    assert placement(items) == [urn(POD, "pool")]
+    spec["containers"][1]["securityContext"] = {"capabilities": {"add": ["KILL"]}}
+    assert placement([*GROUPS, (POD, "pool", workload(POD, spec))]) == []
+
+
 def test_a_privileged_init_container_counts() -> None:
     spec = pod("standard", privileged=False)
     spec["initContainers"] = [

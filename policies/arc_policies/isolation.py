@@ -19,10 +19,10 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from ._support import UNKNOWN, Finding, Rule, StackResource, StackRule, as_list, get, is_true, show
+from ._support import UNKNOWN, Finding, Rule, StackResource, StackRule, as_list, get, show
 from .nodes import AWS_NODE_GROUP, EKS_MANAGED_NODE_GROUP
 from .stack import group_fits
-from .workloads import RUNNER_KINDS, WORKLOAD_KINDS, containers, pod_spec
+from .workloads import RUNNER_KINDS, WORKLOAD_KINDS, containers, lifted, pod_spec
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -35,11 +35,10 @@ IMDS = ipaddress.ip_address("169.254.169.254")
 
 
 def _privileged(typ: str, spec: Any, base: str) -> list[str]:
-    return [
-        str(c.name)
-        for c in containers(typ, spec, base)
-        if is_true(get(c.security_context, "privileged"))
-    ]
+    """Containers that are privileged or lifted towards the node short of it (an added
+    capability beyond Pod Security baseline's, an unmasked /proc): both belong on privileged
+    classes only."""
+    return [str(c.name) for c in containers(typ, spec, base) if lifted(c.security_context)]
 
 
 # --- runner pods carry their class's selector and toleration ------------------------------------
@@ -109,7 +108,9 @@ RUNNER_CLASS = Rule(
     name="arc-runner-pod-isolation-class",
     description="Every runner pod selects its isolation class's node group (nodeSelector "
     "arc-eks.io/isolation) and tolerates exactly that class's taint; privileged (dind) runners "
-    "use a privileged class, unprivileged runners never a privileged class or the system nodes.",
+    "use a privileged class, unprivileged runners never a privileged class or the system nodes "
+    "(an added capability beyond Pod Security baseline's or procMount Unmasked counts as "
+    "privileged).",
     remediation="let the package place pools (builders/node_groups.py placement); never add "
     "tolerations with operator Exists or for another class",
     resource_types=RUNNER_KINDS,
@@ -180,7 +181,8 @@ def check_privileged_placement(
 
 PRIVILEGED_PLACEMENT = StackRule(
     name="kubernetes-privileged-only-on-marked-node-groups",
-    description="A pod with a privileged container can only be scheduled (by its nodeSelector "
+    description="A pod with a privileged container (or one adding a capability beyond Pod "
+    "Security baseline's, or unmasking /proc) can only be scheduled (by its nodeSelector "
     "and tolerations) on node groups labelled arc-eks.io/privileged-pods=true, never on the "
     "system nodes or the unprivileged runners' nodes.",
     remediation="give the pool docker: dind so the package places it on its team's privileged "
