@@ -388,6 +388,16 @@ def test_the_annotated_role_is_found_among_several() -> None:
     assert "Role 'web-role'" in violation.message
 
 
+def test_a_role_of_unknown_name_or_path_is_not_compared() -> None:
+    trusts_runner = oidc_statement(subject("web", "web-runner"))
+    account = service_account("web-sa", "other", "web", arn("web"))
+    unknown_path = role("web", trusts_runner, path=UNKNOWN_STRING_VALUE)
+    assert run(ONE_ROLE, unknown_path, account) == []
+    unknown_name = role("web", trusts_runner)
+    unknown_name.inputs["name"] = UNKNOWN_STRING_VALUE
+    assert run(ONE_ROLE, unknown_name, account) == []
+
+
 def test_an_unknown_trust_document_is_not_compared() -> None:
     unknown = R(ROLE, "web-role", {"name": "web", "assumeRolePolicy": UNKNOWN_STRING_VALUE})
     assert run(ONE_ROLE, unknown, service_account("web-sa", "other", "web", arn("web"))) == []
@@ -692,8 +702,10 @@ def test_a_hard_taint_needs_a_toleration(effect: str) -> None:
 
 
 def test_a_prefer_no_schedule_taint_only_steers() -> None:
-    soft = group(taints=[{"key": "k", "value": "v", "effect": "PREFER_NO_SCHEDULE"}])
-    assert group_fits({}, soft) is True
+    soft = {"key": "k", "value": "v", "effect": "PREFER_NO_SCHEDULE"}
+    assert group_fits({}, group(taints=[soft])) is True
+    hard = {"key": "h", "value": "v", "effect": "NO_SCHEDULE"}
+    assert group_fits({}, group(taints=[soft, hard])) is False
 
 
 def test_toleration_forms() -> None:
@@ -704,6 +716,7 @@ def test_toleration_forms() -> None:
 
     assert fits({"key": "k", "operator": "Exists"}) is True  # any value, any effect
     assert fits({"operator": "Exists"}) is True  # an empty key with Exists: every taint
+    assert fits({"key": "", "operator": "Exists"}) is True
     assert fits({"key": "k", "operator": "Exists", "effect": ""}) is True
     assert fits({"key": "k", "value": "v"}) is True  # operator defaults to Equal
     assert fits({"key": "k", "operator": "Equal", "value": "w"}) is False
@@ -954,6 +967,12 @@ def test_groups_with_unknown_labels_or_taints_leave_the_pool_unchecked() -> None
         assert capacity(group_, pool("a", replicas=9, cpu="1", selector={"x": "y"})) == []
 
 
+def test_one_group_of_unknown_labels_leaves_the_pool_unchecked_on_every_group() -> None:
+    known = node_group("known", 1)
+    unknown = node_group("unknown", 1, labels=UNKNOWN_OBJECT_VALUE)
+    assert capacity(known, unknown, pool("a", replicas=9, cpu="1")) == []
+
+
 def test_unknown_sizes_or_instance_types_leave_the_stack_unchecked() -> None:
     over = pool("a", replicas=9, cpu="1")
     assert capacity(node_group("runners", UNKNOWN_NUMBER_VALUE), over) == []
@@ -976,6 +995,8 @@ def test_the_capacity_config_schema() -> None:
         problems({"allocatable": {"m7i.xlarge": good}, "defaultInstanceType": "m7i.xlarge"}) == []
     )
     assert problems({"perNodeOverheadCpuMillis": 0, "perNodeOverheadMemoryMib": 0}) == []
+    smallest = {"cpuMillis": 1, "memoryMib": 1, "maxPods": 1}
+    assert problems({"allocatable": {"t4g.nano": smallest}}) == []
     for key in ("cpuMillis", "memoryMib", "maxPods"):
         assert problems({"allocatable": {"m7i.xlarge": {**good, key: 0}}})
         assert problems({"allocatable": {"m7i.xlarge": {**good, key: "many"}}})
@@ -987,6 +1008,19 @@ def test_the_capacity_config_schema() -> None:
     for key in ("perNodeOverheadCpuMillis", "perNodeOverheadMemoryMib"):
         assert problems({key: -1}) and problems({key: "some"})
     assert problems({"overhead": 1})
+
+
+def test_every_capacity_config_key_is_described() -> None:
+    schema = POLICIES[CAPACITY].config_schema
+    assert schema is not None
+    assert set(schema.properties) == {
+        "allocatable",
+        "defaultInstanceType",
+        "perNodeOverheadCpuMillis",
+        "perNodeOverheadMemoryMib",
+    }
+    for entry in schema.properties.values():
+        assert entry["description"]
 
 
 def test_the_rules_are_registered_with_their_severity() -> None:
