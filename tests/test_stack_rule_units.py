@@ -309,14 +309,15 @@ def test_empty_or_unknown_role_arns_are_not_shared(value: str) -> None:
     assert run(ONE_ROLE, *accounts) == []
 
 
-def test_the_shared_arn_rule_reads_service_accounts_only() -> None:
+@pytest.mark.parametrize(
+    "kind", ["kubernetes:core/v1:ConfigMap", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"]
+)
+def test_the_shared_arn_rule_reads_service_accounts_only(kind: str) -> None:
+    # Only a ServiceAccount's annotation makes the pod identity webhook hand out the role.
     shared = arn("payments")
-    config_map = R(
-        "kubernetes:core/v1:ConfigMap",
-        "cm",
-        {"metadata": {"name": "cm", "namespace": "payments", "annotations": {ROLE_ARN: shared}}},
-    )
-    assert run(ONE_ROLE, service_account("sa", "build", "payments", shared), config_map) == []
+    metadata = {"name": "build", "namespace": "payments", "annotations": {ROLE_ARN: shared}}
+    other = R(kind, "other", {"metadata": metadata})
+    assert run(ONE_ROLE, service_account("sa", "build", "payments", shared), other) == []
 
 
 # --- the annotated role must trust that ServiceAccount ---------------------------------------------
@@ -375,6 +376,33 @@ def test_an_arn_matches_only_a_named_role_of_this_stack() -> None:
     # A user ARN is not a role ARN, even when a role of that name exists.
     user = service_account("web-sa", "other", "web", f"arn:aws:iam::{ACCOUNT}:user/web")
     assert run(ONE_ROLE, role("web", trusts_runner), user) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "inputs"),
+    [
+        ("aws:iam/instanceProfile:InstanceProfile", {"name": "web", "role": "web"}),
+        ("aws:iam/rolePolicy:RolePolicy", {"name": "web", "role": "web", "policy": "{}"}),
+    ],
+)
+def test_other_iam_resources_named_like_the_role_are_not_the_role(
+    kind: str, inputs: dict[str, Any]
+) -> None:
+    # An instance profile or inline policy named after its role is common; it has no trust.
+    web_role = role("web", oidc_statement(subject("web", "web-runner")))
+    account = service_account("web-sa", "other", "web", arn("web"))
+    (violation,) = run(ONE_ROLE, web_role, R(kind, "web-extra", inputs), account)
+    assert violation.urn == account.urn
+
+
+def test_every_annotated_arn_is_compared_after_one_without_a_role() -> None:
+    web_role = role("web", oidc_statement(subject("web", "web-runner")))
+    external = service_account("ext-sa", "ext", "web", f"arn:aws:iam::{ACCOUNT}:role/elsewhere")
+    unknown = R(ROLE, "unknown-role", {"name": "api", "assumeRolePolicy": UNKNOWN_STRING_VALUE})
+    unknown_user = service_account("api-sa", "other", "api", arn("api"))
+    wrong = service_account("web-sa", "other", "web", arn("web"))
+    found = run(ONE_ROLE, web_role, unknown, external, unknown_user, wrong)
+    assert [v.urn for v in found] == [wrong.urn]
 
 
 def test_the_annotated_role_is_found_among_several() -> None:
@@ -720,6 +748,7 @@ def test_toleration_forms() -> None:
     assert fits({"key": "k", "operator": "Exists", "effect": ""}) is True
     assert fits({"key": "k", "value": "v"}) is True  # operator defaults to Equal
     assert fits({"key": "k", "operator": "Equal", "value": "w"}) is False
+    assert fits({"key": "k", "operator": "Equal", "value": "u"}) is False
     assert fits({"key": "other", "operator": "Exists"}) is False
     assert fits({"key": "other", "operator": "Exists"}, {"key": "k", "value": "v"}) is True
 
@@ -938,6 +967,49 @@ def test_each_pool_counts_against_the_groups_it_can_run_on() -> None:
     assert "'general'" not in violation.message
     (violation,) = capacity(general, privileged, pool("plain", replicas=2, cpu="1"), dind)
     assert violation.urn == general.urn
+
+
+def test_tolerations_as_the_engine_sends_them() -> None:
+    exists = {"key": ISOLATION, "operator": "Exists", "effect": "NoSchedule"}
+    selector = {ISOLATION: "privileged-payments"}
+    on_privileged = pool("a", replicas=2, cpu="1", selector=selector, tolerations=[exists])
+    (violation,) = capacity(privileged_group(max_size=1), on_privileged)
+    assert "CPU 2000m > 1000m" in violation.message  # fits the group, beyond its size
+    lower = {**TOLERATE_PRIVILEGED, "value": "privileged-a"}
+    wrong = pool("a", replicas=1, selector=selector, tolerations=[lower])
+    (violation,) = capacity(privileged_group(max_size=1), wrong)
+    assert "fits no node group" in violation.message
+
+
+def test_other_resources_of_the_stack_leave_the_check_alone() -> None:
+    cluster = R(
+        "aws:eks/cluster:Cluster",
+        "cluster",
+        {"name": "arc", "roleArn": arn("cluster"), "vpcConfig": {"subnetIds": ["subnet-1"]}},
+    )
+    template = R(
+        "aws:ec2/launchTemplate:LaunchTemplate",
+        "runners-lt",
+        {"metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1}},
+    )
+    # A HorizontalPodAutoscaler of a Deployment that shares the pool's name is not the pool's.
+    hpa = R(
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        "build-hpa",
+        {
+            "metadata": {"name": "build", "namespace": "payments"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "build"},
+                "minReplicas": 1,
+                "maxReplicas": 9,
+            },
+        },
+    )
+    group_ = node_group("runners", 2)
+    over = pool("build", replicas=3, cpu="1")
+    (violation,) = capacity(cluster, template, group_, hpa, over)
+    assert violation.urn == group_.urn and "payments/build 3x" in violation.message
+    assert capacity(cluster, template, group_, hpa, pool("build", replicas=2, cpu="1")) == []
 
 
 def test_a_pool_that_fits_two_groups_may_use_both() -> None:

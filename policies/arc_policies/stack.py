@@ -109,7 +109,7 @@ def _pools_sharing_a_service_account(
         if not isinstance(spec, dict):
             continue
         sa_name = get(spec, "serviceAccountName")
-        if sa_name is None or sa_name == "":
+        if sa_name in (None, ""):
             # Unset, the pods run as the namespace's `default` ServiceAccount: two such pools
             # share it, and whatever role is annotated on it.
             sa_name = "default"
