@@ -48,6 +48,7 @@ from policies.arc_policies.testing import (
     run_resource_policy,
     run_stack_policy,
     urn_for,
+    wire_properties,
 )
 
 # pulumi_policy/proxy.py: what the engine sends for a value only the update will know.
@@ -302,10 +303,14 @@ def test_config_defaults_are_merged_under_what_is_given() -> None:
     run_resource_policy(policy, POD, "p", engine_props({}))
     run_resource_policy(policy, POD, "p", engine_props({}), {"limit": 5, "names": ["a", "b"]})
     run_resource_policy(policy, POD, "p", engine_props({}), {"enforcementLevel": "advisory"})
+    # As the analyzer's Configure builds it: a Struct read back with MessageToDict.
+    engine_config = wire_properties({"enforcementLevel": "advisory", "limit": 4})
+    run_resource_policy(policy, POD, "p", engine_props({}), engine_config)
     assert [c[2] for c in check.calls] == [
         {"limit": 3},
         {"limit": 5, "names": ["a", "b"]},
         {"limit": 3},
+        {"limit": 4.0},
     ]
 
 
