@@ -100,6 +100,33 @@ def _annotation_matches_trust(
                 )
 
 
+def _pools_sharing_a_service_account(
+    resources: list[StackResource],
+) -> Iterator[tuple[str | None, str]]:
+    users: dict[tuple[str, str], list[StackResource]] = defaultdict(list)
+    for pool in (r for r in resources if r.type in RUNNER_KINDS):
+        _, spec = pod_spec(pool.type, pool.props)
+        if not isinstance(spec, dict):
+            continue
+        sa_name = get(spec, "serviceAccountName")
+        if sa_name in (None, ""):
+            # Unset, the pods run as the namespace's `default` ServiceAccount: two such pools
+            # share it, and whatever role is annotated on it.
+            sa_name = "default"
+        if isinstance(sa_name, str):
+            users[(_namespace(pool), sa_name)].append(pool)
+    for (namespace, sa_name), pools in users.items():
+        if len(pools) > 1:
+            names = sorted(p.name for p in pools)
+            for pool in pools[1:]:
+                base, _ = pod_spec(pool.type, pool.props)
+                yield (
+                    pool.urn,
+                    f"{pool.type} '{pool.name}': {base}.serviceAccountName = "
+                    f"{namespace}/{sa_name} is shared by runner pools {names}",
+                )
+
+
 def check_one_role_per_service_account(
     resources: list[StackResource], config: Mapping[str, Any]
 ) -> Iterator[tuple[str | None, str]]:
@@ -126,21 +153,7 @@ def check_one_role_per_service_account(
                 f"{ROLE} '{role.name}': assumeRolePolicy trusts {len(subjects)} ServiceAccounts "
                 f"{sorted(subjects)}; one role per ServiceAccount",
             )
-    users: dict[tuple[str, str], list[StackResource]] = defaultdict(list)
-    for pool in (r for r in resources if r.type in RUNNER_KINDS):
-        _, spec = pod_spec(pool.type, pool.props)
-        sa_name = get(spec, "serviceAccountName")
-        if isinstance(sa_name, str) and sa_name:
-            users[(_namespace(pool), sa_name)].append(pool)
-    for (namespace, sa_name), pools in users.items():
-        if len(pools) > 1:
-            names = sorted(p.name for p in pools)
-            for pool in pools[1:]:
-                yield (
-                    pool.urn,
-                    f"{pool.type} '{pool.name}': spec.template.spec.serviceAccountName = "
-                    f"{namespace}/{sa_name} is shared by runner pools {names}",
-                )
+    yield from _pools_sharing_a_service_account(resources)
 
 
 ONE_ROLE_PER_SERVICE_ACCOUNT = StackRule(
