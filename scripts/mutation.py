@@ -144,7 +144,11 @@ TARGETS = (
     Target(
         "node_groups",
         "arc_eks/builders/node_groups.py",
-        ("tests/test_node_groups.py", "tests/test_isolation.py"),
+        (
+            "tests/test_node_groups_builder.py",
+            "tests/test_node_groups.py",
+            "tests/test_isolation.py",
+        ),
     ),
     # The chart rules read objects rendered from the pinned charts: unit tests on hand-built
     # objects first, then the rendered controller charts of a fixture program.
