@@ -183,7 +183,10 @@ def test_as_number_reads_numbers_and_numeric_strings(value: Any, expected: float
     assert number == expected and type(number) is float
 
 
-@pytest.mark.parametrize("value", [True, False, None, "ten", "", [1], {"a": 1}, UNKNOWN])
+@pytest.mark.parametrize(
+    "value",
+    [True, False, None, "ten", "", [1], {"a": 1}, UNKNOWN, "nan", "inf", "-Infinity", float("nan")],
+)
 def test_as_number_refuses_the_rest(value: Any) -> None:
     assert as_number(value) is None
 

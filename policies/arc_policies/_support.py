@@ -10,6 +10,7 @@ replaced by `UNKNOWN`, so a rule decides explicitly: an unknown value is never a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,17 +118,19 @@ def is_false(value: Any) -> bool:
 
 
 def as_number(value: Any) -> float | None:
-    """The engine sends every number as a float; strings of digits are accepted too."""
+    """The engine sends every number as a float; strings of digits are accepted too. Not a
+    number (None): anything else, and NaN or infinity, which every comparison would pass."""
     if isinstance(value, bool):
         return None
+    number: float | None = None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value)
+            number = float(value)
         except ValueError:
             return None
-    return None
+    return number if number is not None and math.isfinite(number) else None
 
 
 def json_document(value: Any) -> Any:
