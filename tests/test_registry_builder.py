@@ -234,3 +234,25 @@ def test_lifecycle_policy_whole() -> None:
             }
         ]
     }
+
+
+@pytest.mark.parametrize(
+    ("region", "partition", "host"),
+    [
+        ("eu-west-1", "aws", "1.dkr.ecr.eu-west-1.amazonaws.com"),
+        ("cn-north-1", "aws-cn", "1.dkr.ecr.cn-north-1.amazonaws.com.cn"),
+        ("us-gov-west-1", "aws-us-gov", "1.dkr.ecr.us-gov-west-1.amazonaws.com"),
+    ],
+)
+def test_partition_and_registry_host_of_each_partition(
+    region: str, partition: str, host: str
+) -> None:
+    assert registry.partition_of(region) == partition
+    assert registry.ecr_host("1", region) == host
+
+
+def test_usernames_only_for_the_upstreams_the_cache_serves() -> None:
+    stack = _stack(enabled=True, dockerHubUsername="acme", githubUsername="octo")
+    plan, problems = image_cache_plan(stack, region="us-east-2", account_ids=["210987654321"])
+    assert problems == [] and plan is not None
+    assert plan.usernames == {"docker-hub": "acme"}
