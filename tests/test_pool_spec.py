@@ -22,6 +22,7 @@ from arc_eks.config.pool_spec import (
     PoolSpec,
     Quantities,
     Scope,
+    resolved_mode,
 )
 from arc_eks.config.stack import BucketAllowance, TeamAllowance
 
@@ -855,3 +856,40 @@ def test_tags_that_sort_after_latest_and_single_digit_versions() -> None:
         accepted(pool(docker="dind", dindImage="docker:1.13-dind")).dind_image == "docker:1.13-dind"
     )
     refused(pool(metadata={"labels": {"s3.amazonaws.com/x": "v"}}), "metadata.labels", "your own")
+
+
+# --- scale sets never run docker: kubernetes -------------------------------------------------
+
+
+def test_a_kubernetes_pool_is_never_a_scale_set() -> None:
+    refused(
+        pool(docker="kubernetes", mode="scaleSet"), "", "no docker: kubernetes with mode: scaleSet"
+    )
+    for docker in ("dind", "none"):  # sorting before and after "kubernetes"
+        assert accepted(pool(docker=docker, mode="scaleSet")).mode == "scaleSet"
+
+
+def test_a_scale_set_default_leaves_a_kubernetes_pool_that_names_no_mode_a_runner_deployment() -> (
+    None
+):
+    assert accepted(pool(docker="kubernetes"), default_mode="scaleSet").mode == "runnerDeployment"
+    for docker in ("dind", "none"):
+        assert accepted(pool(docker=docker), default_mode="scaleSet").mode == "scaleSet"
+    assert accepted(pool(docker="none"), default_mode="runnerDeployment").mode == "runnerDeployment"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({"docker": "kubernetes"}, "runnerDeployment"),
+        ({"docker": " Kubernetes "}, "runnerDeployment"),
+        ({"docker": "dind"}, "scaleSet"),
+        ({"docker": "none"}, "scaleSet"),
+        ({"docker": "kubernetes", "mode": "scaleSet"}, "scaleSet"),  # refused later, by the model
+        ({"docker": 5}, "scaleSet"),
+        ({}, "scaleSet"),
+        ("not a pool", "scaleSet"),
+    ],
+)
+def test_resolved_mode(raw: Any, expected: str) -> None:
+    assert resolved_mode(raw, "scaleSet") == expected
