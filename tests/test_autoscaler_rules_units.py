@@ -17,10 +17,7 @@ from policies.arc_policies.testing import (
     UNKNOWN_ARRAY_VALUE,
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_STRING_VALUE,
-    Skipped,
-    Violation,
-    engine_props,
-    run_resource_policy,
+    violation_messages,
 )
 from tests.policy_baselines import TYPES, baseline
 
@@ -44,9 +41,7 @@ TRIGGER = [{"githubEvent": {"workflowJob": {}}, "duration": "30m"}]
 def run(
     rule: str, inputs: dict[str, Any], config: dict[str, Any] | None = None, typ: str = HRA
 ) -> list[str]:
-    report = run_resource_policy(POLICIES[rule], typ, "pool", engine_props(inputs), config)
-    assert not [r for r in report if isinstance(r, Skipped)], report
-    return [r.message for r in report if isinstance(r, Violation)]
+    return violation_messages(POLICIES[rule], typ, "pool", inputs, config)
 
 
 def hra(**spec: Any) -> dict[str, Any]:

@@ -21,10 +21,7 @@ from policies.arc_policies.testing import (
     UNKNOWN_BOOLEAN_VALUE,
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
-    Skipped,
-    Violation,
-    engine_props,
-    run_resource_policy,
+    violation_messages,
 )
 
 POLICIES = {p.name: p for p in registry.build_policies() if isinstance(p, ResourceValidationPolicy)}
@@ -40,9 +37,7 @@ ALL_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 def run(
     rule: str, typ: str, inputs: dict[str, Any], config: dict[str, Any] | None = None
 ) -> list[str]:
-    report = run_resource_policy(POLICIES[rule], typ, "arc", engine_props(inputs), config)
-    assert not [r for r in report if isinstance(r, Skipped)], report
-    return [r.message for r in report if isinstance(r, Violation)]
+    return violation_messages(POLICIES[rule], typ, "arc", inputs, config)
 
 
 def eks_cluster(**inputs: Any) -> dict[str, Any]:

@@ -18,10 +18,7 @@ from policies.arc_policies import helm, registry
 from policies.arc_policies.testing import (
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
-    Skipped,
-    Violation,
-    engine_props,
-    run_resource_policy,
+    violation_messages,
 )
 from tests.policy_baselines import baseline
 
@@ -38,9 +35,7 @@ PINNED_DIND = "docker:28.0.4-dind"
 def run(
     rule: str, inputs: dict[str, Any], typ: str = RELEASE, config: dict[str, Any] | None = None
 ) -> list[str]:
-    report = run_resource_policy(POLICIES[rule], typ, "arc", engine_props(inputs), config)
-    assert not [r for r in report if isinstance(r, Skipped)], report
-    return [r.message for r in report if isinstance(r, Violation)]
+    return violation_messages(POLICIES[rule], typ, "arc", inputs, config)
 
 
 def release(**changes: Any) -> dict[str, Any]:

@@ -18,10 +18,7 @@ from policies.arc_policies import image_cache, registry
 from policies.arc_policies.testing import (
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
-    Skipped,
-    Violation,
-    engine_props,
-    run_resource_policy,
+    violation_messages,
 )
 from tests.policy_baselines import SUMMERWIND, baseline, runner_spec
 from tests.scale_set_fixtures import BASE_VALUES, release
@@ -40,9 +37,7 @@ AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunn
 
 
 def run(typ: str, inputs: dict[str, Any], config: dict[str, Any] | None = ON) -> list[str]:
-    report = run_resource_policy(POLICY, typ, "pool", engine_props(inputs), config)
-    assert not [r for r in report if isinstance(r, Skipped)], report
-    return [r.message for r in report if isinstance(r, Violation)]
+    return violation_messages(POLICY, typ, "pool", inputs, config)
 
 
 def cached_spec() -> dict[str, Any]:

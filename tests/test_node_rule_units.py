@@ -23,10 +23,7 @@ from policies.arc_policies.testing import (
     UNKNOWN_NUMBER_VALUE,
     UNKNOWN_OBJECT_VALUE,
     UNKNOWN_STRING_VALUE,
-    Skipped,
-    Violation,
-    engine_props,
-    run_resource_policy,
+    violation_messages,
 )
 
 POLICIES = {p.name: p for p in registry.build_policies() if isinstance(p, ResourceValidationPolicy)}
@@ -47,9 +44,7 @@ UNSET = object()
 def run(
     rule: str, typ: str, inputs: dict[str, Any], config: dict[str, Any] | None = None
 ) -> list[str]:
-    report = run_resource_policy(POLICIES[rule], typ, "nodes", engine_props(inputs), config)
-    assert not [r for r in report if isinstance(r, Skipped)], report
-    return [r.message for r in report if isinstance(r, Violation)]
+    return violation_messages(POLICIES[rule], typ, "nodes", inputs, config)
 
 
 def changed(props: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:

@@ -387,14 +387,22 @@ def _is_scale_set_manager_role(props: dict[str, Any]) -> bool:
     )
 
 
+def _known_rules(props: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    """(key path, rule) of each of a Role's rules known at preview."""
+    for index, rule in enumerate(as_list(get(props, "rules"))):
+        if rule is not UNKNOWN:
+            yield f"rules[{index}]", rule
+
+
+def _non_resource_urls(where: str, rule: Any) -> Iterator[Finding]:
+    if get(rule, "nonResourceURLs"):
+        yield Finding(f"{where}.nonResourceURLs", "non-resource URLs are never needed")
+
+
 def _manager_role_findings(props: dict[str, Any]) -> Iterator[Finding]:
     """What a Role labelled as the chart's manager Role grants beyond that Role."""
-    for index, rule in enumerate(as_list(get(props, "rules"))):
-        if rule is UNKNOWN:
-            continue
-        where = f"rules[{index}]"
-        if get(rule, "nonResourceURLs"):
-            yield Finding(f"{where}.nonResourceURLs", "non-resource URLs are never needed")
+    for where, rule in _known_rules(props):
+        yield from _non_resource_urls(where, rule)
         verbs = as_list(get(rule, "verbs"))
         for group in as_list(get(rule, "apiGroups")):
             for resource in as_list(get(rule, "resources")):
@@ -430,12 +438,8 @@ def check_hooks_rbac(
         yield from _manager_role_findings(props)
         return
     allowed: Mapping[str, Any] = config["allowedRules"]
-    for index, rule in enumerate(as_list(get(props, "rules"))):
-        if rule is UNKNOWN:
-            continue
-        where = f"rules[{index}]"
-        if get(rule, "nonResourceURLs"):
-            yield Finding(f"{where}.nonResourceURLs", "non-resource URLs are never needed")
+    for where, rule in _known_rules(props):
+        yield from _non_resource_urls(where, rule)
         groups = as_list(get(rule, "apiGroups"))
         if groups != [""]:
             yield Finding(

@@ -138,6 +138,22 @@ def run_resource_policy(
     return found
 
 
+def violation_messages(
+    policy: ResourceValidationPolicy,
+    typ: str,
+    name: str,
+    inputs: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """The violation messages of one resource given as plain inputs, wrapped as the engine wraps
+    them; a policy that skipped the resource (an unknown value) is an error here."""
+    report = run_resource_policy(policy, typ, name, engine_props(inputs), config)
+    skipped = [r for r in report if isinstance(r, Skipped)]
+    if skipped:
+        raise AssertionError(f"{policy.name} skipped {typ} {name!r}: {skipped}")
+    return [r.message for r in report if isinstance(r, Violation)]
+
+
 @dataclass(frozen=True)
 class StackEntry:
     """One resource for a stack policy: type, name, urn, wrapped props, parent urn."""
