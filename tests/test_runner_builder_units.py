@@ -29,6 +29,7 @@ from arc_eks.builders.runner import (
     service_account_manifest,
 )
 from arc_eks.config.teams import DockerMode, ResolvedPool
+from arc_eks.pools import runner_namespace_problems
 from tests.test_pool_spec import accepted, pool
 
 NODE = {"arc-eks.io/node-class": "runners"}
@@ -790,3 +791,19 @@ def test_no_overrides_and_no_triggers_unless_asked_for() -> None:
     assert with_webhook["spec"]["scaleUpTriggers"] == [
         {"githubEvent": {"workflowJob": {}}, "duration": "30m"}
     ]
+
+
+def _kubernetes_pool_of(team: str, name: str) -> ResolvedPool:
+    spec = accepted(pool(name=name, docker="kubernetes"), team=team)
+    return ResolvedPool(team, "dev", f"teams/{team}.yaml", spec, ())
+
+
+def test_a_kubernetes_pools_namespace_may_have_63_characters_not_64() -> None:
+    team = "platform-tooling-ops"  # runners-<20>-<34> is 63 characters
+    fits = _kubernetes_pool_of(team, "b" * 34)
+    assert len(pool_namespace(fits)) == 63
+    assert runner_namespace_problems([fits]) == []
+    too_long = _kubernetes_pool_of(team, "b" * 35)
+    (problem,) = runner_namespace_problems([fits, too_long])
+    assert problem.path == f"pools[name={'b' * 35}].name"
+    assert f"namespace 'runners-{team}-{'b' * 35}', longer than Kubernetes' 63" in problem.expected
