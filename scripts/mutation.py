@@ -187,6 +187,7 @@ TARGETS = (
         "runner",
         "arc_eks/builders/runner.py",
         (
+            "tests/test_runner_builder_units.py",
             "tests/test_runner_manifests.py",
             "tests/test_pool_options.py",
             "tests/test_dind_startup.py",

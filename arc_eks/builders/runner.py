@@ -28,7 +28,6 @@ from arc_eks.config.teams import (
 )
 
 ARC_API_VERSION = "actions.summerwind.dev/v1alpha1"
-CONTROLLER_NAMESPACE = "actions-runner-system"
 IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "arc-eks"}
 TEAM_LABEL = "arc-eks.io/team"
