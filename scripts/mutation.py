@@ -217,6 +217,15 @@ TARGETS = (
         ("tests/test_stack_rule_units.py", "tests/test_policies_stack.py"),
     ),
     Target(
+        "policy_quantities",
+        "policies/arc_policies/quantities.py",
+        (
+            "tests/test_policy_quantities_units.py",
+            "tests/test_stack_rule_units.py",
+            "tests/test_policies_stack.py",
+        ),
+    ),
+    Target(
         "policy_support",
         "policies/arc_policies/_support.py",
         (
