@@ -171,7 +171,9 @@ TOLERATIONS = [
         "operator": "Equal",
         "value": "privileged-web",
         "effect": "NoSchedule",
-    }
+    },
+    # a later entry is copied as well
+    {"key": "acme.io/spot", "operator": "Exists", "effect": "NoSchedule"},
 ]
 
 
@@ -427,7 +429,10 @@ def test_the_pod_carries_the_teams_labels_annotations_uid_and_the_cached_images(
         tmp_path,
         runnerImage="ghcr.io/acme/runner:1.2.3",
         runnerUid=1000,
-        metadata={"labels": {"owner": "web-team"}, "annotations": {"acme.io/cost": "ci"}},
+        metadata={
+            "labels": {"owner": "web-team", "cost-centre": "cc-42"},
+            "annotations": {"acme.io/cost": "ci"},
+        },
     )
     template = ss.scale_set_pod_template(
         pool,
@@ -444,7 +449,7 @@ def test_the_pod_carries_the_teams_labels_annotations_uid_and_the_cached_images(
     ]
     assert template == {
         "metadata": {
-            "labels": {"owner": "web-team", **PLATFORM_LABELS},
+            "labels": {"owner": "web-team", "cost-centre": "cc-42", **PLATFORM_LABELS},
             "annotations": {"acme.io/cost": "ci"},
         },
         "spec": {
@@ -471,6 +476,7 @@ def test_the_pod_template_copies_what_it_is_given(tmp_path: Path) -> None:
     )
     template["spec"]["nodeSelector"]["x"] = "y"
     template["spec"]["tolerations"][0]["value"] = "other"
+    template["spec"]["tolerations"][1]["operator"] = "Equal"
     assert selector == NODE_SELECTOR and tolerations == TOLERATIONS
 
 
@@ -557,7 +563,7 @@ def test_the_runner_set_values_with_group_metadata_ghes_ca_and_autoscaling(
     ]
     template = {
         "metadata": {
-            "labels": {"owner": "web-team", **PLATFORM_LABELS},
+            "labels": {"owner": "web-team", "cost-centre": "cc-42", **PLATFORM_LABELS},
             "annotations": {"acme.io/cost": "ci"},
         },
         "spec": _pod_spec(
@@ -576,7 +582,12 @@ def test_the_runner_set_values_with_group_metadata_ghes_ca_and_autoscaling(
         "scaleSetLabels": ["web-ci", "web-build"],
         "minRunners": 0,
         "maxRunners": 3,
-        "labels": {"owner": "web-team", "arc-eks.io/team": "web", "arc-eks.io/pool": "ci"},
+        "labels": {
+            "owner": "web-team",
+            "cost-centre": "cc-42",
+            "arc-eks.io/team": "web",
+            "arc-eks.io/pool": "ci",
+        },
         "annotations": {"acme.io/cost": "ci"},
         "runnerGroup": "web-runners",
         "githubServerTLS": {
@@ -600,7 +611,7 @@ def _team_dir(tmp_path: Path) -> Path:
                     labels=["web-ci", "web-build"],
                     autoscaling={"min": 0, "max": 3},
                     metadata={
-                        "labels": {"owner": "web-team"},
+                        "labels": {"owner": "web-team", "cost-centre": "cc-42"},
                         "annotations": {"acme.io/cost": "ci"},
                     },
                 )
