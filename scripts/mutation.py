@@ -197,7 +197,11 @@ TARGETS = (
     Target(
         "scale_set",
         "arc_eks/builders/scale_set.py",
-        ("tests/test_scale_sets.py", "tests/test_policies_scale_sets_program.py"),
+        (
+            "tests/test_scale_set_builder_units.py",
+            "tests/test_scale_sets.py",
+            "tests/test_policies_scale_sets_program.py",
+        ),
     ),
     # The cluster and node rules (control plane, node groups, launch templates), the stack rules
     # (one role per ServiceAccount, capacity) and the helpers every rule reads values with.
