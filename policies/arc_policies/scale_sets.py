@@ -52,11 +52,16 @@ from ._support import (
     show,
 )
 from .helm import CHART_V4, RELEASE
-from .isolation import PRIVILEGED_PLACEMENT, RUNNER_CLASS, _node_groups, check_runner_class
+from .isolation import (
+    AUTOSCALING_RUNNER_SET,
+    PRIVILEGED_PLACEMENT,
+    RUNNER_CLASS,
+    _node_groups,
+    check_runner_class,
+)
 from .stack import group_fits
 from .workloads import dind_images_config, elevated, image_problem, lifted
 
-AUTOSCALING_RUNNER_SET = "kubernetes:actions.github.com/v1alpha1:AutoscalingRunnerSet"
 HELM_TYPES = frozenset({RELEASE, CHART_V4})
 SCALE_SET_TYPES = frozenset({AUTOSCALING_RUNNER_SET, *HELM_TYPES})
 CONTROLLER_CHART = "gha-runner-scale-set-controller"

@@ -103,9 +103,10 @@ def _annotation_matches_trust(
 def _pools_sharing_a_service_account(
     resources: list[StackResource],
 ) -> Iterator[tuple[str | None, str]]:
-    users: dict[tuple[str, str], list[StackResource]] = defaultdict(list)
+    # (namespace, ServiceAccount) -> (pool, key path of its pod spec) of each pool using it
+    users: dict[tuple[str, str], list[tuple[StackResource, str]]] = defaultdict(list)
     for pool in (r for r in resources if r.type in RUNNER_KINDS):
-        _, spec = pod_spec(pool.type, pool.props)
+        base, spec = pod_spec(pool.type, pool.props)
         if not isinstance(spec, dict):
             continue
         sa_name = get(spec, "serviceAccountName")
@@ -114,12 +115,11 @@ def _pools_sharing_a_service_account(
             # share it, and whatever role is annotated on it.
             sa_name = "default"
         if isinstance(sa_name, str):
-            users[(_namespace(pool), sa_name)].append(pool)
+            users[(_namespace(pool), sa_name)].append((pool, base))
     for (namespace, sa_name), pools in users.items():
         if len(pools) > 1:
-            names = sorted(p.name for p in pools)
-            for pool in pools[1:]:
-                base, _ = pod_spec(pool.type, pool.props)
+            names = sorted(p.name for p, _ in pools)
+            for pool, base in pools[1:]:
                 yield (
                     pool.urn,
                     f"{pool.type} '{pool.name}': {base}.serviceAccountName = "
