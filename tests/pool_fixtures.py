@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from arc_eks.builders.registry import UPSTREAMS, ImageCachePlan
 from arc_eks.components.handles import ClusterHandles
 from arc_eks.config.stack import PIN_REGISTRIES, StackConfig
 from arc_eks.review.offline import FAKE_ACCOUNT, FAKE_OIDC_ID, FAKE_REGION
@@ -46,6 +47,19 @@ def stack_config(env: str = "dev", **overrides: Any) -> StackConfig:
     }
     raw.update(overrides)
     return StackConfig.model_validate(raw)
+
+
+def cache_plan(*upstreams: str, **fields: Any) -> ImageCachePlan:
+    """A pull-through cache plan for `upstreams` in an account, region and prefix that no stack
+    uses, so a value hard-coded in a builder does not pass."""
+    plan: dict[str, Any] = {
+        "account_id": "210987654321",
+        "region": "us-east-2",
+        "prefix": "ci",
+        "upstreams": tuple(UPSTREAMS[name] for name in upstreams),
+        "usernames": {},
+    }
+    return ImageCachePlan(**{**plan, **fields})
 
 
 def write_team(directory: Path, team: str, document: dict[str, Any]) -> Path:

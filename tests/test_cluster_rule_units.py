@@ -40,6 +40,16 @@ def run(
     return violation_messages(POLICIES[rule], typ, "arc", inputs, config)
 
 
+def _with(props: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`props` with `changes` set (a copy of each value), None: the key removed."""
+    for key, value in changes.items():
+        if value is None:
+            props.pop(key, None)
+        else:
+            props[key] = copy.deepcopy(value)
+    return props
+
+
 def eks_cluster(**inputs: Any) -> dict[str, Any]:
     """A compliant pulumi-eks cluster with `inputs` set (None: removed)."""
     props: dict[str, Any] = {
@@ -50,12 +60,7 @@ def eks_cluster(**inputs: Any) -> dict[str, Any]:
         "endpointPublicAccess": True,
         "publicAccessCidrs": ["203.0.113.0/24"],
     }
-    for key, value in inputs.items():
-        if value is None:
-            props.pop(key, None)
-        else:
-            props[key] = copy.deepcopy(value)
-    return props
+    return _with(props, inputs)
 
 
 def aws_cluster(**inputs: Any) -> dict[str, Any]:
@@ -69,12 +74,7 @@ def aws_cluster(**inputs: Any) -> dict[str, Any]:
             "subnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
         },
     }
-    for key, value in inputs.items():
-        if value is None:
-            props.pop(key, None)
-        else:
-            props[key] = copy.deepcopy(value)
-    return props
+    return _with(props, inputs)
 
 
 def public(**vpc: Any) -> dict[str, Any]:
@@ -85,12 +85,7 @@ def public(**vpc: Any) -> dict[str, Any]:
         "publicAccessCidrs": ["203.0.113.0/24"],
         "subnetIds": ["subnet-0123456789abcdef0"],
     }
-    for key, value in vpc.items():
-        if value is None:
-            config.pop(key, None)
-        else:
-            config[key] = value
-    return aws_cluster(vpcConfig=config)
+    return aws_cluster(vpcConfig=_with(config, vpc))
 
 
 def test_the_rules_read_both_cluster_kinds_only() -> None:

@@ -21,30 +21,18 @@ from arc_eks.builders.registry import (
     parse_image,
 )
 from arc_eks.config.stack import StackConfig
+from tests.pool_fixtures import cache_plan, stack_config
 
 DIGEST = "sha256:" + "c" * 64
 HOST = "210987654321.dkr.ecr.us-east-2.amazonaws.com"
 
 
 def _stack(**cache: Any) -> StackConfig:
-    return StackConfig.model_validate(
-        {
-            "environment": "staging",
-            "cluster": {"publicAccessCidrs": ["203.0.113.0/24"]},
-            "imageCache": cache,
-        }
-    )
+    return stack_config("staging", imageCache=cache)
 
 
 def _plan(*names: str) -> ImageCachePlan:
-    return ImageCachePlan(
-        account_id="210987654321",
-        region="us-east-2",
-        prefix="ci",
-        upstreams=tuple(registry.UPSTREAMS[n] for n in names),
-        usernames={},
-        untagged_expiry_days=9,
-    )
+    return cache_plan(*names, untagged_expiry_days=9)
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,10 @@ from typing import Any
 import pytest
 
 from arc_eks import versions
-from arc_eks.builders import registry
 from arc_eks.builders import scale_set as ss
-from arc_eks.builders.registry import ImageCachePlan
 from arc_eks.config.teams import ResolvedPool, load_team_pools
 from arc_eks.pools import scale_set_problems
-from tests.pool_fixtures import stack_config, write_team
+from tests.pool_fixtures import cache_plan, stack_config, write_team
 
 # The pinned images are versions.py's (bumped there); everything else is written out below.
 RUNNER_IMAGE = versions.SCALE_SET_RUNNER_IMAGE
@@ -78,16 +76,6 @@ def _spec(docker: str = "dind", **extra: Any) -> dict[str, Any]:
 def _pool(tmp_path: Path, docker: str = "dind", **extra: Any) -> ResolvedPool:
     (resolved,) = _pools(tmp_path, _spec(docker, **extra))
     return resolved
-
-
-def _plan(*names: str) -> ImageCachePlan:
-    return ImageCachePlan(
-        account_id="210987654321",
-        region="us-east-2",
-        prefix="ci",
-        upstreams=tuple(registry.UPSTREAMS[n] for n in names),
-        usernames={},
-    )
 
 
 def _cached(image: str, suffix: str) -> str:
@@ -242,13 +230,15 @@ def test_the_controller_values_are_pinned_least_privilege_and_spread(
 
 def test_the_controller_image_comes_through_the_cache_only_when_it_serves_ghcr() -> None:
     served = ss.scale_set_controller_values(
-        replicas=2, log_format="json", image_cache=_plan("docker-hub", "github-container-registry")
+        replicas=2,
+        log_format="json",
+        image_cache=cache_plan("docker-hub", "github-container-registry"),
     )
     assert served == _controller(
         2, "json", f"{HOST}/ci/ghcr/actions/gha-runner-scale-set-controller"
     )
     not_served = ss.scale_set_controller_values(
-        replicas=2, log_format="json", image_cache=_plan("docker-hub", "quay")
+        replicas=2, log_format="json", image_cache=cache_plan("docker-hub", "quay")
     )
     assert not_served == _controller(2, "json", "ghcr.io/actions/gha-runner-scale-set-controller")
 
@@ -352,9 +342,9 @@ def test_the_dind_image_comes_through_the_cache_when_it_serves_docker_hub(
     tmp_path: Path,
 ) -> None:
     pool = _pool(tmp_path)
-    served = ss.scale_set_dind_sidecar(pool, _plan("github-container-registry", "docker-hub"))
+    served = ss.scale_set_dind_sidecar(pool, cache_plan("github-container-registry", "docker-hub"))
     assert served == _sidecar(image=_cached(f"library/{DIND_IMAGE}", "docker-hub"))
-    assert ss.scale_set_dind_sidecar(pool, _plan("github-container-registry")) == _sidecar()
+    assert ss.scale_set_dind_sidecar(pool, cache_plan("github-container-registry")) == _sidecar()
 
 
 def test_each_sidecar_has_its_own_startup_probe(tmp_path: Path) -> None:
@@ -437,7 +427,7 @@ def test_the_pod_carries_the_teams_labels_annotations_uid_and_the_cached_images(
     template = ss.scale_set_pod_template(
         pool,
         node_selector=NODE_SELECTOR,
-        image_cache=_plan("docker-hub", "github-container-registry"),
+        image_cache=cache_plan("docker-hub", "github-container-registry"),
         registry_mirror="https://mirror.example.com",
     )
     cached_runner = f"{HOST}/ci/ghcr/acme/runner:1.2.3"
@@ -552,7 +542,7 @@ def test_the_runner_set_values_with_group_metadata_ghes_ca_and_autoscaling(
         tolerations=TOLERATIONS,
         enterprise_url="https://ghe.example.com/",
         enterprise_ca=True,
-        image_cache=_plan("docker-hub"),
+        image_cache=cache_plan("docker-hub"),
         registry_mirror="https://mirror.example.com",
     )
     mirrored = [
